@@ -1,0 +1,177 @@
+//! HTTP with reqwest: a whole-request timeout, a streamed body cap, bounded redirects, retries
+//! with backoff for what may pass (connect errors, timeouts, 5xx, 429), and conditional GET.
+
+use super::{FetchError, Fetched, Outcome};
+use crate::config::FetchSettings;
+use crate::store::Validators;
+use reqwest::StatusCode;
+use reqwest::header::{
+    CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
+use std::time::Duration;
+use url::Url;
+
+/// The longest wait a `Retry-After` may ask for before we give up on the source for this run.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    settings: FetchSettings,
+}
+
+/// One attempt's failure, and whether another attempt may fare better.
+struct Attempt {
+    error: FetchError,
+    retry: bool,
+    wait: Option<Duration>,
+}
+
+impl Client {
+    pub fn new(settings: &FetchSettings) -> Result<Client, FetchError> {
+        let http = reqwest::Client::builder()
+            .user_agent(&settings.user_agent)
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .map_err(|e| FetchError::Network(e.to_string()))?;
+        Ok(Client {
+            http,
+            settings: settings.clone(),
+        })
+    }
+
+    pub(super) fn settings(&self) -> &FetchSettings {
+        &self.settings
+    }
+
+    pub(super) async fn get(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<Outcome, FetchError> {
+        let mut attempt = 0;
+        loop {
+            match self.attempt(url, validators).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(a) if a.retry && attempt < self.settings.retries => {
+                    let wait = a.wait.unwrap_or_else(|| backoff(attempt));
+                    if wait > MAX_RETRY_AFTER {
+                        return Err(a.error);
+                    }
+                    tracing::debug!(%url, error = %a.error, ?wait, "retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(a) => return Err(a.error),
+            }
+        }
+    }
+
+    async fn attempt(&self, url: &Url, validators: &Validators) -> Result<Outcome, Attempt> {
+        let mut request = self.http.get(url.clone());
+        if let Some(etag) = &validators.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, lm);
+        }
+        let mut response = request.send().await.map_err(|e| self.transport(e))?;
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Outcome::NotModified);
+        }
+        if !status.is_success() {
+            let retry = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
+            return Err(Attempt {
+                error: FetchError::Status(status.as_u16()),
+                retry,
+                wait: retry.then(|| retry_after(response.headers())).flatten(),
+            });
+        }
+        let headers = response.headers().clone();
+        let final_url = response.url().clone();
+        let cap = self.settings.max_body_bytes;
+        if response.content_length().is_some_and(|n| n > cap) {
+            return Err(fatal(FetchError::TooLarge(cap)));
+        }
+        // Read as a stream and stop at the cap: a server that never ends its body costs us
+        // `cap` bytes, not memory without bound.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(e))? {
+            if (body.len() + chunk.len()) as u64 > cap {
+                return Err(fatal(FetchError::TooLarge(cap)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Ok(Outcome::Fetched(Fetched {
+            body,
+            content_type: header(CONTENT_TYPE),
+            url: final_url,
+            validators: Validators {
+                etag: header(ETAG),
+                last_modified: header(LAST_MODIFIED),
+            },
+        }))
+    }
+
+    fn transport(&self, e: reqwest::Error) -> Attempt {
+        if e.is_timeout() {
+            return Attempt {
+                error: FetchError::Timeout(self.settings.timeout_secs()),
+                retry: true,
+                wait: None,
+            };
+        }
+        let retry = e.is_connect() || e.is_request() || e.is_body();
+        // reqwest's Display stops at the outermost layer; the cause says what happened.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message = format!("{message}: {s}");
+            source = s.source();
+        }
+        Attempt {
+            error: FetchError::Network(message),
+            retry: retry && !e.is_redirect(),
+            wait: None,
+        }
+    }
+}
+
+fn fatal(error: FetchError) -> Attempt {
+    Attempt {
+        error,
+        retry: false,
+        wait: None,
+    }
+}
+
+/// Exponential backoff with jitter: 0.5 s, 1 s, 2 s … plus up to a quarter more, so that many
+/// kairan instances started by the same cron minute do not retry in step.
+fn backoff(attempt: u32) -> Duration {
+    let base = BACKOFF_BASE * 2u32.saturating_pow(attempt.min(10));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    base + base.mul_f64(f64::from(nanos % 1000) / 4000.0)
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = when.signed_duration_since(chrono::Utc::now());
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}

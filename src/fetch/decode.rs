@@ -1,0 +1,117 @@
+//! Bytes of an HTML page → text. The charset comes from, in order: the Content-Type header, a
+//! byte-order mark, a `<meta charset>` or `<meta http-equiv>` in the head, detection. Labels are
+//! read as browsers read them (WHATWG), so `Shift_JIS` decodes as windows-31j and keeps ①, ㈱
+//! and 髙.
+
+use encoding_rs::{Encoding, UTF_8};
+
+/// How far into a page a `<meta>` declaration is looked for.
+const META_SCAN_BYTES: usize = 64 * 1024;
+
+/// Decodes a page; malformed sequences become U+FFFD rather than failing the page.
+pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> (String, &'static Encoding) {
+    let encoding = content_type
+        .and_then(charset_param)
+        .or_else(|| Encoding::for_bom(bytes).map(|(e, _)| e))
+        .or_else(|| meta_charset(bytes))
+        .unwrap_or_else(|| detect(bytes));
+    let (text, _, _) = encoding.decode(bytes);
+    (text.into_owned(), encoding)
+}
+
+/// The `charset` parameter of a Content-Type value.
+fn charset_param(content_type: &str) -> Option<&'static Encoding> {
+    content_type.split(';').skip(1).find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| Encoding::for_label(value.trim().trim_matches(['"', '\'']).as_bytes()))
+            .flatten()
+    })
+}
+
+/// A charset declared by a `<meta>` tag in the first [`META_SCAN_BYTES`] of the page.
+fn meta_charset(bytes: &[u8]) -> Option<&'static Encoding> {
+    let head = &bytes[..bytes.len().min(META_SCAN_BYTES)];
+    let lower = head.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = find(&lower[from..], b"<meta") {
+        let start = from + at;
+        let end = find(&lower[start..], b">").map_or(lower.len(), |e| start + e);
+        if let Some(enc) = charset_in_tag(&lower[start..end]) {
+            // A page that says UTF-16 in ASCII cannot be UTF-16 (HTML spec).
+            return Some(if enc.name().starts_with("UTF-16") {
+                UTF_8
+            } else {
+                enc
+            });
+        }
+        from = end;
+    }
+    None
+}
+
+/// `charset=...` inside one tag: `<meta charset="x">` or the content of an http-equiv meta.
+fn charset_in_tag(tag: &[u8]) -> Option<&'static Encoding> {
+    let at = find(tag, b"charset")?;
+    let rest = &tag[at + b"charset".len()..];
+    let rest = rest
+        .trim_ascii_start()
+        .strip_prefix(b"=")?
+        .trim_ascii_start();
+    let rest = rest
+        .strip_prefix(b"\"")
+        .or_else(|| rest.strip_prefix(b"'"))
+        .unwrap_or(rest);
+    let len = rest
+        .iter()
+        .position(|&b| matches!(b, b'"' | b'\'' | b';' | b'/' | b'>') || b.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    Encoding::for_label(&rest[..len])
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// UTF-8 when the bytes are valid UTF-8, else a guess for a Japanese page.
+fn detect(bytes: &[u8]) -> &'static Encoding {
+    if std::str::from_utf8(bytes).is_ok() {
+        return UTF_8;
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    detector.guess(Some(b"jp"), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_charset_wins() {
+        let (t, e) = decode_html(b"abc", Some("text/html; Charset=\"Shift_JIS\""));
+        assert_eq!((t.as_str(), e.name()), ("abc", "Shift_JIS"));
+    }
+
+    #[test]
+    fn meta_declarations_are_found() {
+        let sjis = encoding_rs::SHIFT_JIS.encode("①㈱髙").0;
+        let mut page = b"<html><head><META http-equiv=\"Content-Type\" content=\"text/html; charset=Shift_JIS\"></head><body>".to_vec();
+        page.extend_from_slice(&sjis);
+        let (t, _) = decode_html(&page, Some("text/html"));
+        assert!(t.ends_with("①㈱髙"), "{t}");
+        let (_, e) = decode_html(b"<meta charset='euc-jp'>", None);
+        assert_eq!(e.name(), "EUC-JP");
+    }
+
+    #[test]
+    fn undeclared_pages_are_detected() {
+        let text = "宅配便業者をかたる偽ショートメッセージに関する相談が急増中。".repeat(4);
+        let euc = encoding_rs::EUC_JP.encode(&text).0;
+        let (t, e) = decode_html(&euc, None);
+        assert_eq!((t.as_str(), e.name()), (text.as_str(), "EUC-JP"));
+        let (u, e) = decode_html(text.as_bytes(), None);
+        assert_eq!((u.as_str(), e.name()), (text.as_str(), "UTF-8"));
+    }
+}

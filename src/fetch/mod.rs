@@ -1,0 +1,59 @@
+//! Getting a source's bytes: over HTTP with limits, retries and conditional requests, or from
+//! a local file.
+
+mod client;
+pub mod decode;
+mod file;
+
+use crate::config::FetchSettings;
+use crate::store::Validators;
+use url::Url;
+
+pub use client::Client;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("HTTP status {0}")]
+    Status(u16),
+    #[error("timed out after {0} s")]
+    Timeout(u64),
+    #[error("body larger than the limit of {0} bytes")]
+    TooLarge(u64),
+    #[error("{0}")]
+    Network(String),
+    #[error("cannot read the file: {0}")]
+    File(std::io::Error),
+}
+
+/// A body, with what is needed to read it and to ask for it conditionally next time.
+#[derive(Debug)]
+pub struct Fetched {
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+    /// The URL the body came from, after redirects: relative links resolve against it.
+    pub url: Url,
+    pub validators: Validators,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Fetched(Fetched),
+    /// The source answered 304 to our validators.
+    NotModified,
+}
+
+impl Client {
+    /// Fetches a source's URL, conditionally when `validators` has something to send.
+    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Outcome, FetchError> {
+        if url.scheme() == "file" {
+            return file::read(url, self.settings().max_body_bytes).map(Outcome::Fetched);
+        }
+        self.get(url, validators).await
+    }
+}
+
+impl FetchSettings {
+    pub(crate) fn timeout_secs(&self) -> u64 {
+        self.timeout.as_secs()
+    }
+}

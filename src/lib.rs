@@ -1,0 +1,33 @@
+//! kairan turns security-advisory listings (IPA's, and any HTML listing or feed) into
+//! per-topic Atom feeds.
+//!
+//! Data flows one way, one stage per module:
+//! [`config`] → [`fetch`] → [`extract`] → [`normalize`] → [`dedup`] → [`store`] →
+//! [`classify`] → [`publish`], driven by [`pipeline`].
+
+pub mod classify;
+pub mod config;
+pub mod dedup;
+pub mod extract;
+pub mod fetch;
+pub mod model;
+pub mod normalize;
+pub mod pipeline;
+pub mod publish;
+pub mod store;
+
+pub use config::Config;
+pub use pipeline::{Report, refresh};
+
+/// Runs one refresh to completion on a runtime of its own, for callers that are not async.
+pub fn run(config: &Config) -> Result<Report, pipeline::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| pipeline::Error::Dir {
+            path: "<runtime>".into(),
+            source,
+        })?
+        .block_on(refresh(config))
+}

@@ -1,0 +1,114 @@
+//! Text cleanup: control characters, whitespace, length bounds, folding for comparison.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Longest title kept, in characters; longer ones are cut with an ellipsis.
+pub const MAX_TITLE_CHARS: usize = 300;
+/// Longest summary kept, in characters.
+pub const MAX_SUMMARY_CHARS: usize = 2000;
+
+/// NFKC and lower case: the form titles and rule words are compared in, so that full-width and
+/// half-width forms (ＳＭＳ, SMS, sms) are one.
+pub fn fold(s: &str) -> String {
+    s.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+/// Characters that may not (or should not) appear in XML 1.0 output: C0 controls other than tab,
+/// newline and carriage return, DEL, C1 controls, and the non-characters U+FFFE and U+FFFF.
+fn is_xml_unsafe(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{7F}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// Removes characters that XML cannot carry; everything else is kept as is.
+pub fn xml_safe(s: &str) -> String {
+    s.chars().filter(|&c| !is_xml_unsafe(c)).collect()
+}
+
+/// One line of text: unsafe characters removed (not replaced: a NUL inside a word must not split
+/// it), every run of white space (line breaks and full-width spaces included) made one ASCII
+/// space, trimmed.
+pub fn clean_line(s: &str) -> String {
+    let s = xml_safe(s);
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(char::is_whitespace) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Text of several paragraphs: each line cleaned as by [`clean_line`], empty lines dropped,
+/// paragraphs joined by `\n`.
+pub fn clean_paragraphs(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for line in s.lines().map(clean_line).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&line);
+    }
+    out
+}
+
+/// Cuts `s` to at most `max` characters, the last being an ellipsis; returns whether it cut.
+pub fn truncate(s: &mut String, max: usize) -> bool {
+    match s.char_indices().nth(max.saturating_sub(1)) {
+        Some((at, _)) if s[at..].chars().count() > 1 => {
+            s.truncate(at);
+            s.truncate(s.trim_end().len());
+            s.push('…');
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_makes_width_and_case_one() {
+        assert_eq!(fold("ＳＭＳ　Ｐａｓｓ"), "sms pass");
+        assert_eq!(fold("２０２３"), "2023");
+    }
+
+    #[test]
+    fn clean_line_collapses_all_white_space_and_drops_controls() {
+        assert_eq!(
+            clean_line("\u{3000} 偽の\n\t警告\u{0}\u{1}です  "),
+            "偽の 警告です"
+        );
+        assert_eq!(clean_line("a\u{8}b\u{B}c"), "abc");
+    }
+
+    #[test]
+    fn clean_paragraphs_keeps_line_breaks_between_paragraphs() {
+        assert_eq!(
+            clean_paragraphs(" 一行目 \n\n  二行目\r\n"),
+            "一行目\n二行目"
+        );
+    }
+
+    #[test]
+    fn xml_safe_keeps_tabs_and_newlines() {
+        assert_eq!(xml_safe("a\tb\nc\u{B}d\u{FFFF}"), "a\tb\ncd");
+    }
+
+    #[test]
+    fn truncate_cuts_on_characters_with_an_ellipsis() {
+        let mut s = "あいうえお".to_owned();
+        assert!(truncate(&mut s, 3));
+        assert_eq!(s, "あい…");
+        let mut short = "あい".to_owned();
+        assert!(!truncate(&mut short, 3));
+        assert_eq!(short, "あい");
+        let mut exact = "あいう".to_owned();
+        assert!(!truncate(&mut exact, 3));
+    }
+}

@@ -1,0 +1,239 @@
+//! One refresh: fetch → extract → normalize → dedup → store → classify → publish.
+//!
+//! A source's failure is a value in the [`Report`], not an early return: the other sources go
+//! on, what the failed source published before stays in the store, and so in the feeds.
+
+use crate::classify::{Classifier, Folded};
+use crate::config::{Config, Source, SourceKind};
+use crate::dedup::{Merge, dedup};
+use crate::extract::{self, ExtractError};
+use crate::fetch::{Client, FetchError, Fetched, Outcome, decode};
+use crate::model::RawRow;
+use crate::normalize::{self, RowWarning};
+use crate::publish::{self, PublishError, Published};
+use crate::store::Validators;
+use crate::store::{Changes, SourceRecord, Store, StoreError};
+use chrono::{DateTime, FixedOffset, SubsecRound};
+use chrono_tz::Tz;
+use std::collections::BTreeMap;
+use std::path::Path;
+use url::Url;
+
+/// Why a source gave nothing this run.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
+}
+
+/// A failure that stops the whole refresh: nothing can be recorded or published.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error("cannot create {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot set up HTTP: {0}")]
+    Client(FetchError),
+}
+
+#[derive(Debug)]
+pub enum SourceOutcome {
+    /// Read: how many rows the source had and how many entries they gave.
+    Fetched {
+        rows: usize,
+        entries: usize,
+    },
+    NotModified,
+    Failed(SourceError),
+}
+
+#[derive(Debug)]
+pub struct SourceReport {
+    pub id: String,
+    pub url: String,
+    pub outcome: SourceOutcome,
+    pub warnings: Vec<RowWarning>,
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub sources: Vec<SourceReport>,
+    /// Keys under which rows were merged as repeats.
+    pub merges: Vec<Merge>,
+    pub changes: Changes,
+    /// Entries in the store, all published up to each feed's `max_entries`.
+    pub stored: usize,
+    pub published: Published,
+}
+
+impl Report {
+    pub fn failures(&self) -> impl Iterator<Item = (&SourceReport, &SourceError)> {
+        self.sources.iter().filter_map(|s| match &s.outcome {
+            SourceOutcome::Failed(e) => Some((s, e)),
+            _ => None,
+        })
+    }
+}
+
+/// Runs one refresh with the paths in `config`.
+pub async fn refresh(config: &Config) -> Result<Report, Error> {
+    for path in [&config.state_path, &config.output_dir] {
+        let dir = if path == &config.output_dir {
+            Some(path.as_path())
+        } else {
+            path.parent()
+        };
+        if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    let mut store = Store::open(&config.state_path)?;
+    let client = Client::new(&config.fetch).map_err(Error::Client)?;
+    let fetched = fetch_all(&client, config, &store).await?;
+
+    let tz = config.site.timezone;
+    let mut reports = Vec::with_capacity(config.sources.len());
+    let mut records = Vec::with_capacity(config.sources.len());
+    let mut entries = Vec::new();
+    for (source, result) in config.sources.iter().zip(fetched) {
+        let mut warnings = Vec::new();
+        let (outcome, record) = match result
+            .map_err(SourceError::from)
+            .and_then(|o| read(source, o, tz))
+        {
+            Ok(None) => (SourceOutcome::NotModified, SourceRecord::NotModified),
+            Ok(Some((fetched, rows))) => {
+                let count = rows.len();
+                let n = normalize::normalize(&source.id, &fetched.url, rows, tz);
+                warnings = n.warnings;
+                let outcome = SourceOutcome::Fetched {
+                    rows: count,
+                    entries: n.entries.len(),
+                };
+                entries.extend(n.entries);
+                (outcome, SourceRecord::Fetched(fetched.validators))
+            }
+            Err(e) => {
+                let record = SourceRecord::Failed(e.to_string());
+                (SourceOutcome::Failed(e), record)
+            }
+        };
+        records.push((source.id.as_str(), source.url.as_str(), record));
+        reports.push(SourceReport {
+            id: source.id.clone(),
+            url: source.url.to_string(),
+            outcome,
+            warnings,
+        });
+    }
+
+    let (entries, merges) = dedup(entries);
+    let changes = store.commit(now(config), &records, &entries)?;
+    let published = publish_store(config, &store, &config.output_dir)?;
+    Ok(Report {
+        sources: reports,
+        merges,
+        changes,
+        stored: store.entries()?.len(),
+        published,
+    })
+}
+
+/// Renders every feed from what the store holds, classified by the current topic rules (so a
+/// rule change applies to entries that have left the listings too).
+pub fn publish_store(config: &Config, store: &Store, out: &Path) -> Result<Published, Error> {
+    let stored = store.entries()?;
+    let classifier = Classifier::new(&config.topics);
+    let topics_of: Vec<Vec<usize>> = stored
+        .iter()
+        .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
+        .collect();
+    Ok(publish::publish(
+        config,
+        out,
+        &stored,
+        &topics_of,
+        store.created()?,
+    )?)
+}
+
+fn now(config: &Config) -> DateTime<FixedOffset> {
+    chrono::Utc::now()
+        .trunc_subsecs(0)
+        .with_timezone(&config.site.timezone)
+        .fixed_offset()
+}
+
+/// Turns a fetched body into rows; `None` when the source was not modified.
+fn read(
+    source: &Source,
+    outcome: Outcome,
+    tz: Tz,
+) -> Result<Option<(Fetched, Vec<RawRow>)>, SourceError> {
+    let fetched = match outcome {
+        Outcome::NotModified => return Ok(None),
+        Outcome::Fetched(f) => f,
+    };
+    let rows = match &source.kind {
+        SourceKind::Html(select) => {
+            let (page, _) = decode::decode_html(&fetched.body, fetched.content_type.as_deref());
+            extract::html::extract(&page, select)?
+        }
+        SourceKind::Feed => extract::feed::extract(&fetched.body, tz)?,
+    };
+    Ok(Some((fetched, rows)))
+}
+
+type FetchResult = Result<Outcome, FetchError>;
+
+/// Fetches every source: hosts in parallel, one request at a time per host. Results come back
+/// in the order of `config.sources`.
+async fn fetch_all(
+    client: &Client,
+    config: &Config,
+    store: &Store,
+) -> Result<Vec<FetchResult>, Error> {
+    let mut by_host: BTreeMap<String, Vec<(usize, Url, Validators)>> = BTreeMap::new();
+    for (i, source) in config.sources.iter().enumerate() {
+        let host = format!(
+            "{}:{}",
+            source.url.host_str().unwrap_or(""),
+            source.url.port_or_known_default().unwrap_or(0)
+        );
+        let validators = store.validators(&source.id)?;
+        by_host
+            .entry(host)
+            .or_default()
+            .push((i, source.url.clone(), validators));
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, group) in by_host {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let mut results = Vec::with_capacity(group.len());
+            for (i, url, validators) in group {
+                results.push((i, client.fetch(&url, &validators).await));
+            }
+            results
+        });
+    }
+    let mut results: Vec<Option<FetchResult>> = config.sources.iter().map(|_| None).collect();
+    while let Some(done) = tasks.join_next().await {
+        let done = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        for (i, result) in done {
+            results[i] = Some(result);
+        }
+    }
+    Ok(results.into_iter().flatten().collect())
+}

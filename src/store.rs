@@ -1,0 +1,358 @@
+//! The SQLite state: entries with their permanent ids, where they were seen, and each source's
+//! fetch state. One transaction per refresh; migrations numbered by `PRAGMA user_version`.
+
+use crate::model::{Entry, EntryKey, StoredEntry};
+use chrono::{DateTime, FixedOffset};
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("state {path}: {source}")]
+pub struct StoreError {
+    path: PathBuf,
+    source: rusqlite::Error,
+}
+
+/// Applied in order; the index + 1 is the schema version. Never edit one that has shipped.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE entries (
+        key TEXT PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        summary TEXT,
+        source_date TEXT,          -- the listing or feed date as last seen, part of the content
+        published TEXT NOT NULL,   -- RFC 3339 with the source's offset
+        updated TEXT NOT NULL,
+        updated_ts INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    );
+    CREATE INDEX entries_by_updated ON entries (updated_ts DESC);
+    CREATE TABLE entry_sources (
+        key TEXT NOT NULL REFERENCES entries (key),
+        source TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (key, source)
+    );
+    CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt TEXT,
+        last_success TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0
+    );
+"];
+
+/// Validators of a source's last good response, for a conditional request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// How one source's fetch went, to be remembered.
+#[derive(Debug, Clone)]
+pub enum SourceRecord {
+    /// New content; its validators for next time.
+    Fetched(Validators),
+    /// 304: nothing changed since the validators we sent.
+    NotModified,
+    Failed(String),
+}
+
+/// What a refresh changed in the store.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    pub new: usize,
+    pub updated: usize,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the state file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let fail = |source| StoreError {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(fail)?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.migrate().map_err(fail)?;
+        Ok(store)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn migrate(&mut self) -> rusqlite::Result<()> {
+        // WAL: a reader (serve, status) never blocks the refresh, and a killed run leaves the
+        // last committed state.
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let tx = self.conn.transaction()?;
+        for (i, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (name, value) VALUES ('created', ?1)",
+            [chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
+        )?;
+        tx.commit()
+    }
+
+    /// When the state was created: the `updated` of a feed that has never had an entry, so
+    /// that even an empty feed stays byte-identical from run to run.
+    pub fn created(&self) -> Result<DateTime<FixedOffset>, StoreError> {
+        let text: String = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE name = 'created'", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(parse_time(&text))
+    }
+
+    /// The validators to send for a source, if its last fetch gave any.
+    pub fn validators(&self, source: &str) -> Result<Validators, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT etag, last_modified FROM sources WHERE id = ?1",
+                [source],
+                |r| {
+                    Ok(Validators {
+                        etag: r.get(0)?,
+                        last_modified: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records one refresh in a single transaction: the sources' outcomes and the entries seen.
+    /// `now` stamps first sightings and content changes that carry no newer date of their own.
+    pub fn commit(
+        &mut self,
+        now: DateTime<FixedOffset>,
+        sources: &[(&str, &str, SourceRecord)],
+        entries: &[Entry],
+    ) -> Result<Changes, StoreError> {
+        self.commit_inner(now, sources, entries)
+            .map_err(|e| self.err(e))
+    }
+
+    fn commit_inner(
+        &mut self,
+        now: DateTime<FixedOffset>,
+        sources: &[(&str, &str, SourceRecord)],
+        entries: &[Entry],
+    ) -> rusqlite::Result<Changes> {
+        let now_text = format_time(now);
+        let tx = self.conn.transaction()?;
+        for (id, url, record) in sources {
+            tx.execute(
+                "INSERT INTO sources (id, url, last_attempt) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET url = ?2, last_attempt = ?3",
+                params![id, url, now_text],
+            )?;
+            match record {
+                SourceRecord::Fetched(v) => tx.execute(
+                    "UPDATE sources SET etag = ?2, last_modified = ?3, last_success = ?4,
+                     consecutive_failures = 0 WHERE id = ?1",
+                    params![id, v.etag, v.last_modified, now_text],
+                )?,
+                SourceRecord::NotModified => tx.execute(
+                    "UPDATE sources SET last_success = ?2, consecutive_failures = 0 WHERE id = ?1",
+                    params![id, now_text],
+                )?,
+                SourceRecord::Failed(reason) => tx.execute(
+                    "UPDATE sources SET last_error = ?2,
+                     consecutive_failures = consecutive_failures + 1 WHERE id = ?1",
+                    params![id, format!("{now_text} {reason}")],
+                )?,
+            };
+        }
+        let mut changes = Changes::default();
+        {
+            let mut find = tx.prepare_cached(
+                "SELECT title, link, summary, source_date, published, updated
+                 FROM entries WHERE key = ?1",
+            )?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO entries (key, id, title, link, summary, source_date, published,
+                 updated, updated_ts, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE entries SET title = ?2, link = ?3, summary = ?4, source_date = ?5,
+                 published = ?6, updated = ?7, updated_ts = ?8, last_seen = ?9 WHERE key = ?1",
+            )?;
+            let mut seen = tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE key = ?1")?;
+            let mut origin = tx.prepare_cached(
+                "INSERT OR REPLACE INTO entry_sources (key, source, position) VALUES (?1, ?2, ?3)",
+            )?;
+            for e in entries {
+                let source_date = e.updated.map(format_time);
+                let stored = find
+                    .query_row([&e.key.0], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, String>(5)?,
+                        ))
+                    })
+                    .optional()?;
+                match stored {
+                    None => {
+                        let published = e.published.unwrap_or(now);
+                        let updated = e.updated.unwrap_or(published);
+                        insert.execute(params![
+                            e.key.0,
+                            entry_id(&e.key),
+                            e.title,
+                            e.link,
+                            e.summary,
+                            source_date,
+                            format_time(published),
+                            format_time(updated),
+                            updated.timestamp(),
+                            now_text,
+                        ])?;
+                        changes.new += 1;
+                    }
+                    Some((title, link, summary, old_date, published, updated)) => {
+                        let (published, updated) = (parse_time(&published), parse_time(&updated));
+                        let new_published = e.published.map_or(published, |p| p.min(published));
+                        let changed = title != e.title
+                            || link != e.link
+                            || summary != e.summary
+                            || old_date != source_date;
+                        if changed || new_published != published {
+                            // A content change dated no later than what we had still has to
+                            // reach readers: it is dated by this refresh.
+                            let new_updated = match e.updated {
+                                _ if !changed => updated,
+                                Some(u) if u > updated => u,
+                                _ => now.max(updated),
+                            };
+                            update.execute(params![
+                                e.key.0,
+                                e.title,
+                                e.link,
+                                e.summary,
+                                source_date,
+                                format_time(new_published),
+                                format_time(new_updated),
+                                new_updated.timestamp(),
+                                now_text,
+                            ])?;
+                            changes.updated += usize::from(changed);
+                        } else {
+                            seen.execute(params![e.key.0, now_text])?;
+                        }
+                    }
+                }
+                for o in &e.origins {
+                    origin.execute(params![e.key.0, o.source, o.position as i64])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(changes)
+    }
+
+    /// Every stored entry, newest first (by `updated`, then `published`, then id).
+    pub fn entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<StoredEntry>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT id, key, title, link, summary, published, updated FROM entries
+                 ORDER BY updated_ts DESC, published DESC, id",
+            )?;
+            stmt.query_map([], |r| {
+                Ok(StoredEntry {
+                    id: r.get(0)?,
+                    key: EntryKey(r.get(1)?),
+                    title: r.get(2)?,
+                    link: r.get(3)?,
+                    summary: r.get(4)?,
+                    published: parse_time(&r.get::<_, String>(5)?),
+                    updated: parse_time(&r.get::<_, String>(6)?),
+                })
+            })?
+            .collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+}
+
+/// The permanent Atom id of a key: a UUID (version 8, RFC 9562) made from its SHA-256. It is
+/// computed once, when the key is first stored, and read from the store ever after.
+fn entry_id(key: &EntryKey) -> String {
+    let h = Sha256::digest(key.0.as_bytes());
+    let mut b: [u8; 16] = h[..16].try_into().expect("SHA-256 is 32 bytes");
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+fn format_time(t: DateTime<FixedOffset>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Times in the store were written by [`format_time`]; one that is not (a hand-edited file) is
+/// read as the epoch rather than failing the whole refresh.
+fn parse_time(text: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_uuid_urns_that_differ_per_key() {
+        let a = entry_id(&EntryKey("https://www.ipa.go.jp/a.html".into()));
+        let b = entry_id(&EntryKey("https://www.ipa.go.jp/b.html".into()));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), "urn:uuid:".len() + 36);
+        assert_eq!(&a[23..24], "8", "version nibble in {a}");
+    }
+}

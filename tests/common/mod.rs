@@ -1,0 +1,332 @@
+//! Shared by the integration tests: a real HTTP/1.1 server on 127.0.0.1 that serves fixtures and
+//! misbehaves on request, configs pointed at it, the `kairan` binary run as a process, and the
+//! independent validation of everything published.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+pub const LISTING_PATH: &str = "/security/anshin/attention/index.html";
+pub const ALERT_PATH: &str = "/security/alert-rss.rdf";
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+}
+
+/// Writes a reply by hand on the connection.
+pub type RawWriter = Arc<dyn Fn(&Request, &mut TcpStream) + Send + Sync>;
+
+/// What a route answers.
+#[derive(Clone)]
+pub enum Reply {
+    /// Status, headers, body.
+    Full(u16, Vec<(String, String)>, Vec<u8>),
+    /// Writes whatever it likes on the raw connection (slow, endless, broken replies).
+    Raw(RawWriter),
+}
+
+impl Reply {
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply::Full(
+            200,
+            vec![("Content-Type".into(), content_type.into())],
+            body.into(),
+        )
+    }
+    pub fn status(code: u16) -> Reply {
+        Reply::Full(
+            code,
+            vec![("Content-Type".into(), "text/plain".into())],
+            b"error".to_vec(),
+        )
+    }
+    pub fn html(body: impl Into<Vec<u8>>) -> Reply {
+        Reply::ok("text/html; charset=utf-8", body)
+    }
+}
+
+type Handler = Arc<dyn Fn(&Request) -> Reply + Send + Sync>;
+
+/// A loopback HTTP server; routes can be changed while it runs. Stops when dropped.
+pub struct Server {
+    addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, Handler>>>,
+    log: Arc<Mutex<Vec<Request>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().unwrap();
+        let routes: Arc<Mutex<HashMap<String, Handler>>> = Arc::default();
+        let log: Arc<Mutex<Vec<Request>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (r, l, s) = (routes.clone(), log.clone(), stop.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (r, l) = (r.clone(), l.clone());
+                thread::spawn(move || serve(stream, &r, &l));
+            }
+        });
+        Server {
+            addr,
+            routes,
+            log,
+            stop,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Answers `path` with the same reply every time.
+    pub fn route(&self, path: &str, reply: Reply) {
+        self.route_fn(path, move |_| reply.clone());
+    }
+
+    pub fn route_fn(&self, path: &str, f: impl Fn(&Request) -> Reply + Send + Sync + 'static) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), Arc::new(f));
+    }
+
+    /// Requests received so far for `path`.
+    pub fn requests(&self, path: &str) -> Vec<Request> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+    }
+}
+
+fn serve(
+    mut stream: TcpStream,
+    routes: &Mutex<HashMap<String, Handler>>,
+    log: &Mutex<Vec<Request>>,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() || line.is_empty() {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    let request = Request {
+        path: path.clone(),
+        headers,
+    };
+    log.lock().unwrap().push(request.clone());
+    let handler = routes.lock().unwrap().get(&path).cloned();
+    let reply = handler.map_or(Reply::status(404), |h| h(&request));
+    match reply {
+        Reply::Full(status, headers, body) => {
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+        Reply::Raw(f) => f(&request, &mut stream),
+    }
+    let _ = stream.flush();
+    // Drain what the client may still send so that closing does not reset the connection.
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
+    let _ = reader.read(&mut [0; 64]);
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(root().join("fixtures").join(path))
+        .unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+/// A working directory for one test: config, state and output inside it. Kept under the target
+/// directory (not /tmp) so that CI can validate every feed the tests published.
+pub struct Workspace {
+    pub dir: PathBuf,
+}
+
+impl Workspace {
+    pub fn new(name: &str) -> Workspace {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("published")
+            .join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Workspace { dir }
+    }
+
+    pub fn out(&self) -> PathBuf {
+        self.dir.join("public")
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.join("state").join("kairan.db")
+    }
+
+    /// Writes the shipped configuration with its two sources pointed at `server`.
+    pub fn shipped_config(&self, server: &Server) -> PathBuf {
+        let text = std::fs::read_to_string(root().join("config/ipa.toml")).unwrap();
+        let text = text
+            .replace(
+                "https://www.ipa.go.jp/security/anshin/attention/index.html",
+                &server.url(LISTING_PATH),
+            )
+            .replace(
+                "https://www.ipa.go.jp/security/alert-rss.rdf",
+                &server.url(ALERT_PATH),
+            )
+            .replace("timeout_secs = 30", "timeout_secs = 5")
+            .replace("retries = 2", "retries = 0");
+        self.config(&text)
+    }
+
+    pub fn config(&self, text: &str) -> PathBuf {
+        let path = self.dir.join("kairan.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs `kairan run` with this workspace's config, state and output.
+    pub fn run(&self) -> Output {
+        kairan(
+            &self.dir,
+            &[
+                "run",
+                "--config",
+                self.dir.join("kairan.toml").to_str().unwrap(),
+                "--out",
+                self.out().to_str().unwrap(),
+                "--state",
+                self.state().to_str().unwrap(),
+            ],
+        )
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.out().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
+    }
+
+    pub fn feed(&self, slug: &str) -> feed_rs::model::Feed {
+        let bytes = std::fs::read(self.out().join(format!("feeds/{slug}.atom"))).unwrap();
+        feed_rs::parser::parse(&bytes[..])
+            .unwrap_or_else(|e| panic!("{slug}.atom does not parse: {e}"))
+    }
+}
+
+pub fn kairan(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kairan"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("KAIRAN_LOG")
+        .output()
+        .expect("run kairan")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts the exit status, showing stderr when it is not the expected one.
+pub fn assert_status(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "exit status; stderr:\n{}",
+        stderr(o)
+    );
+}
+
+/// Checks every Atom feed in `out` against RFC 4287's RELAX NG schema with jing, and reads the
+/// feeds and the OPML back with Python's feedparser (tests/tools/feedcheck.py). Where the tools
+/// are missing the check is skipped with a note, except under CI, where it fails.
+pub fn validate_independently(out: &Path) {
+    let schema = root().join("../shared/schemas/atom.rnc");
+    let feeds: Vec<PathBuf> = std::fs::read_dir(out.join("feeds"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "atom"))
+        .collect();
+    assert!(!feeds.is_empty(), "no feeds in {}", out.display());
+    let ci = std::env::var_os("CI").is_some();
+    let missing = |what: &str| {
+        assert!(!ci, "{what} is required under CI");
+        eprintln!("note: {what} not available: independent check skipped");
+    };
+    match Command::new("jing")
+        .arg("-c")
+        .arg(&schema)
+        .args(&feeds)
+        .output()
+    {
+        Ok(o) if schema.exists() => assert!(
+            o.status.success(),
+            "jing rejects feeds in {}:\n{}{}",
+            out.display(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        _ => missing("jing with ../shared/schemas/atom.rnc"),
+    }
+    match Command::new("python3")
+        .arg(root().join("tests/tools/feedcheck.py"))
+        .arg(out)
+        .output()
+    {
+        Ok(o) if o.status.code() == Some(3) => missing("python3 feedparser"),
+        Ok(o) => assert!(
+            o.status.success(),
+            "feedcheck rejects {}:\n{}{}",
+            out.display(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(_) => missing("python3"),
+    }
+}
