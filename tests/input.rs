@@ -1,0 +1,347 @@
+//! Input as it really arrives: other encodings, other markup, other feed formats, hostile
+//! pages, and broken configurations.
+
+mod common;
+
+use common::*;
+
+const NEWS_LIST: &str = r#"
+item = "ul.news-list > li.news-list__item"
+title = ".news-list__ttl"
+link = "a"
+date = ".news-list__date"
+summary = ".news-list__txt"
+"#;
+
+/// A configuration with the given `[[source]]` tables and two topics.
+fn config(sources: &str) -> String {
+    format!(
+        r#"
+[site]
+title = "テスト"
+base_url = "http://127.0.0.1:8080/kairan"
+author = "IPA"
+
+{sources}
+
+[[topic]]
+id = "sms"
+title = "SMS"
+any = ["ショートメッセージ", "SMS"]
+
+[[topic]]
+id = "warning"
+title = "偽警告"
+any = ["警告"]
+"#
+    )
+}
+
+fn html_source(id: &str, url: &str, select: &str) -> String {
+    format!(
+        "[[source]]\nid = \"{id}\"\ntitle = \"{id}\"\nurl = \"{url}\"\nkind = \"html\"\n[source.select]\n{select}\n"
+    )
+}
+
+fn feed_source(id: &str, url: &str) -> String {
+    format!("[[source]]\nid = \"{id}\"\ntitle = \"{id}\"\nurl = \"{url}\"\nkind = \"feed\"\n")
+}
+
+fn titles(ws: &Workspace) -> Vec<String> {
+    ws.feed("all")
+        .entries
+        .iter()
+        .map(|e| e.title.as_ref().unwrap().content.clone())
+        .collect()
+}
+
+#[test]
+fn shift_jis_declared_only_in_meta_keeps_windows_31j_characters() {
+    let server = Server::start();
+    // The header names no charset: only the page's <meta http-equiv> does.
+    server.route(
+        "/old.html",
+        Reply::ok("text/html", fixture("encodings/old-site-sjis.html")),
+    );
+    let ws = Workspace::new("sjis");
+    let select =
+        "item = \"table.ipar_newstable tr\"\ntitle = \"td a\"\nlink = \"td a\"\ndate = \"th\"\n";
+    ws.config(&config(&html_source(
+        "old",
+        &server.url("/old.html"),
+        select,
+    )));
+    assert_status(&ws.run(), 0);
+    let titles = titles(&ws);
+    assert_eq!(titles.len(), 6, "{titles:?}");
+    assert!(
+        titles.contains(&"①㈱髙橋商事をかたる偽メールに注意～テスト用の架空の行～".to_owned()),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(
+            &"国税庁をかたる偽ショートメッセージサービス(SMS)や偽メールに注意".to_owned()
+        )
+    );
+    let atom = ws.read("feeds/all.atom");
+    assert!(
+        atom.contains("<updated>2022-03-01T00:00:00+09:00</updated>"),
+        "dates from 2022年3月1日"
+    );
+    assert!(!atom.contains('\u{FFFD}'), "no replacement characters");
+    validate_independently(&ws.out());
+}
+
+#[test]
+fn euc_jp_declared_late_in_the_head_is_decoded() {
+    let server = Server::start();
+    server.route(
+        "/euc.html",
+        Reply::ok("text/html", fixture("encodings/anshin-eucjp.html")),
+    );
+    let ws = Workspace::new("eucjp");
+    ws.config(&config(&html_source(
+        "euc",
+        &server.url("/euc.html"),
+        NEWS_LIST,
+    )));
+    assert_status(&ws.run(), 0);
+    let titles = titles(&ws);
+    assert_eq!(titles.len(), 5);
+    assert!(
+        titles.contains(&"暗号鍵管理 ガイダンスVer. 1".to_owned()),
+        "{titles:?}"
+    );
+    assert!(!ws.read("feeds/all.atom").contains('\u{FFFD}'));
+}
+
+#[test]
+fn rss2_atom_and_json_feeds_are_read_and_one_article_is_one_entry() {
+    let server = Server::start();
+    server.route(
+        "/rss2.xml",
+        Reply::ok("application/rss+xml", fixture("feeds/rss2.xml")),
+    );
+    server.route(
+        "/atom.xml",
+        Reply::ok("application/atom+xml", fixture("feeds/atom.xml")),
+    );
+    server.route(
+        "/feed.json",
+        Reply::ok("application/feed+json", fixture("feeds/feed.json")),
+    );
+    server.route(
+        "/jvndb.rdf",
+        Reply::ok("application/rdf+xml", fixture("jvn/jvndb.rdf")),
+    );
+    let ws = Workspace::new("feeds");
+    let sources = [
+        feed_source("rss2", &server.url("/rss2.xml")),
+        feed_source("atom", &server.url("/atom.xml")),
+        feed_source("json", &server.url("/feed.json")),
+        feed_source("jvn", &server.url("/jvndb.rdf")),
+    ]
+    .join("\n");
+    ws.config(&config(&sources));
+    let out = ws.run();
+    assert_status(&out, 0);
+    let titles = titles(&ws);
+    // The same article linked with three different tracking parameters or fragments.
+    let sextortion = "性的な映像をばらまくと恐喝し、仮想通貨で金銭を要求する迷惑メールに注意";
+    assert_eq!(
+        titles.iter().filter(|t| *t == sextortion).count(),
+        1,
+        "{titles:?}"
+    );
+    let atom = ws.read("feeds/all.atom");
+    // JVN dates without seconds, with their +09:00 kept.
+    assert!(atom.contains("2022-06-21T11:52:00+09:00"), "JVN dates");
+    // The earliest date any feed gave for the article: the JSON Feed's 2018-10-10.
+    let at = atom.find(sextortion).unwrap();
+    let entry = &atom[at..at + atom[at..].find("</entry>").unwrap()];
+    assert!(entry.contains("<published>2018-10-10T"), "{entry}");
+    assert!(
+        entry.contains(
+            "https://www.ipa.go.jp/security/anshin/attention/2018/mgdayori20181010.html\""
+        ),
+        "{entry}"
+    );
+    validate_independently(&ws.out());
+}
+
+#[test]
+fn hostile_markup_never_reaches_the_output() {
+    let server = Server::start();
+    server.route(
+        "/hostile.html",
+        Reply::html(fixture("hostile/listing.html")),
+    );
+    let ws = Workspace::new("hostile");
+    ws.config(&config(&html_source(
+        "hostile",
+        &server.url("/hostile.html"),
+        NEWS_LIST,
+    )));
+    let out = ws.run();
+    assert_status(&out, 0);
+    for file in ["feeds/all.atom", "feeds.opml", "index.html"] {
+        let text = ws.read(file);
+        for bad in [
+            "<script",
+            "<img",
+            "onerror",
+            "=\"javascript:",
+            "<b>",
+            "\u{0}",
+            "\u{1}",
+            "\u{8}",
+            "\u{B}",
+            "\u{1F}",
+        ] {
+            assert!(!text.contains(bad), "{file} contains {bad:?}");
+        }
+    }
+    let titles = titles(&ws);
+    assert!(
+        titles.contains(&"偽の警告に注意".to_owned()),
+        "script text dropped: {titles:?}"
+    );
+    assert!(
+        titles.contains(&"太字と斜体が閉じていない見出し".to_owned()),
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().all(|t| !t.trim().is_empty()),
+        "no empty titles"
+    );
+    let atom = ws.read("feeds/all.atom");
+    assert!(
+        atom.contains("制御文字を含む概要です。"),
+        "control characters removed, not spaced"
+    );
+    assert!(
+        atom.contains("&lt;b&gt;これはタグではありません&lt;/b&gt;"),
+        "text that looks like a tag stays text"
+    );
+    assert!(
+        !atom.contains("2024-02-14"),
+        "2023年13月45日 does not roll over"
+    );
+    validate_independently(&ws.out());
+
+    // The rows that could not be read are explained with -v.
+    let verbose = kairan(
+        &ws.dir,
+        &[
+            "run",
+            "-v",
+            "--config",
+            "kairan.toml",
+            "--out",
+            "public",
+            "--state",
+            "state/kairan.db",
+        ],
+    );
+    let err = stderr(&verbose);
+    assert!(err.contains("no title: row skipped"), "{err}");
+    assert!(err.contains("is not a valid date"), "{err}");
+    assert!(err.contains("is not http or https"), "{err}");
+}
+
+#[test]
+fn local_paths_and_file_urls_are_sources() {
+    let ws = Workspace::new("local");
+    let page = root().join("fixtures/ipa/anshin-seed.html");
+    let feed = url::Url::from_file_path(root().join("fixtures/ipa/alert-rss.rdf")).unwrap();
+    let sources = [
+        html_source("anshin", page.to_str().unwrap(), NEWS_LIST),
+        feed_source("alert", feed.as_str()),
+    ]
+    .join("\n");
+    ws.config(&config(&sources));
+    assert_status(&ws.run(), 0);
+    // Root-relative links of a local page have no web origin: the entries link to the page.
+    assert_eq!(titles(&ws).len(), 62 - 1 + 8);
+}
+
+#[test]
+fn configuration_errors_name_file_line_and_key() {
+    let ws = Workspace::new("bad-config");
+    let cases = [
+        ("[site]\ntitle = \"t\"\nbase_url = \n", "line 3", ""),
+        (
+            &config(&html_source("a", "http://127.0.0.1:1/", NEWS_LIST))
+                .replace("author = \"IPA\"", "author = \"IPA\"\nauthr = \"x\""),
+            "unknown field `authr`",
+            "line 6",
+        ),
+        (
+            &config(&html_source(
+                "a",
+                "http://127.0.0.1:1/",
+                &NEWS_LIST.replace(".news-list__ttl", "p..ttl"),
+            )),
+            "source.select.title",
+            "invalid CSS selector \"p..ttl\": a class name must follow \".\"",
+        ),
+        (
+            &config(&html_source("Bad Id", "http://127.0.0.1:1/", NEWS_LIST)),
+            "source.id",
+            "\"Bad Id\"",
+        ),
+        (
+            &config(&feed_source("a", "ftp://127.0.0.1/x")),
+            "source.url",
+            "ftp://",
+        ),
+        (
+            &config(&feed_source("a", "http://127.0.0.1:1/"))
+                .replace("id = \"sms\"", "id = \"all\""),
+            "topic.id",
+            "reserved",
+        ),
+    ];
+    for (text, want, want_too) in cases {
+        let path = ws.config(text);
+        let out = ws.run();
+        assert_status(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains(path.to_str().unwrap()),
+            "names the file: {err}"
+        );
+        assert!(
+            err.contains(want) && err.contains(want_too),
+            "want {want:?} and {want_too:?} in: {err}"
+        );
+    }
+    // The selector error points at the line of the selector.
+    let text = config(&html_source(
+        "a",
+        "http://127.0.0.1:1/",
+        &NEWS_LIST.replace(".news-list__ttl", "p..ttl"),
+    ));
+    let line = text.lines().position(|l| l.contains("p..ttl")).unwrap() + 1;
+    ws.config(&text);
+    let err = stderr(&ws.run());
+    assert!(
+        err.contains(&format!("kairan.toml:{line}:")),
+        "line {line} in: {err}"
+    );
+    assert!(
+        !ws.out().exists(),
+        "nothing is written for a bad configuration"
+    );
+}
+
+#[test]
+fn the_built_in_configuration_is_valid() {
+    let config = kairan::Config::builtin();
+    assert_eq!(config.sources.len(), 2);
+    assert!(config.topics.len() >= 12);
+    assert_eq!(
+        config.sources[0].url.as_str(),
+        "https://www.ipa.go.jp/security/anshin/attention/index.html"
+    );
+}
