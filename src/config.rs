@@ -451,8 +451,9 @@ impl Compiler<'_> {
                     value.span(),
                     &format!("source.select.{key}"),
                     format!(
-                        "source \"{source}\": invalid CSS selector \"{}\": {e}",
-                        value.get_ref()
+                        "source \"{source}\": invalid CSS selector \"{}\": {}",
+                        value.get_ref(),
+                        selector_problem(&e)
                     ),
                 )
             })
@@ -548,6 +549,33 @@ fn parse_source_url(value: &str) -> Option<Url> {
             Url::from_file_path(absolute).ok()
         }
         Err(_) => None,
+    }
+}
+
+/// What is wrong with a selector, in words: scraper's own message for the commonest mistakes
+/// is "Unexpected error occurred. Please report this to the developer" and a debug dump.
+fn selector_problem(e: &scraper::error::SelectorErrorKind) -> String {
+    use scraper::error::SelectorErrorKind::UnexpectedSelectorParseError;
+    let UnexpectedSelectorParseError(kind) = e else {
+        return e.to_string();
+    };
+    let debug = format!("{kind:?}");
+    let name = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+    match name {
+        "ClassNeedsIdent" => "a class name must follow \".\"".to_owned(),
+        "EmptySelector" => "the selector is empty".to_owned(),
+        "DanglingCombinator" => "a combinator (>, +, ~) has nothing after it".to_owned(),
+        "InvalidState" => "a pseudo-class or attribute is not closed".to_owned(),
+        // The variant's name, split into words: `NoQualifiedNameInAttributeSelector` →
+        // "no qualified name in attribute selector".
+        _ => name
+            .chars()
+            .enumerate()
+            .flat_map(|(i, c)| {
+                let space = (i > 0 && c.is_ascii_uppercase()).then_some(' ');
+                space.into_iter().chain(c.to_lowercase())
+            })
+            .collect(),
     }
 }
 
