@@ -25,9 +25,6 @@ pub fn run(config: &Config) -> Result<Report, pipeline::Error> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|source| pipeline::Error::Dir {
-            path: "<runtime>".into(),
-            source,
-        })?
+        .map_err(pipeline::Error::Runtime)?
         .block_on(refresh(config))
 }

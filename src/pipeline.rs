@@ -42,6 +42,8 @@ pub enum Error {
     },
     #[error("cannot set up HTTP: {0}")]
     Client(FetchError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 #[derive(Debug)]
@@ -145,7 +147,7 @@ pub async fn refresh(config: &Config) -> Result<Report, Error> {
         sources: reports,
         merges,
         changes,
-        stored: store.entries()?.len(),
+        stored: store.count()?,
         published,
     })
 }

@@ -291,6 +291,14 @@ impl Store {
         Ok(changes)
     }
 
+    /// How many entries the store holds.
+    pub fn count(&self) -> Result<usize, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0))
+            .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// Every stored entry, newest first (by `updated`, then `published`, then id).
     pub fn entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
         let run = || -> rusqlite::Result<Vec<StoredEntry>> {
