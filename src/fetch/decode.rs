@@ -74,9 +74,10 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// UTF-8 when the bytes are valid UTF-8, else a guess for a Japanese page.
+/// UTF-8 when the bytes are valid UTF-8, else a guess for a Japanese page. ISO-2022-JP is
+/// 7-bit and so valid UTF-8 too: the escape byte tells it apart.
 fn detect(bytes: &[u8]) -> &'static Encoding {
-    if std::str::from_utf8(bytes).is_ok() {
+    if !bytes.contains(&0x1B) && std::str::from_utf8(bytes).is_ok() {
         return UTF_8;
     }
     let mut detector = chardetng::EncodingDetector::new();
@@ -113,5 +114,8 @@ mod tests {
         assert_eq!((t.as_str(), e.name()), (text.as_str(), "EUC-JP"));
         let (u, e) = decode_html(text.as_bytes(), None);
         assert_eq!((u.as_str(), e.name()), (text.as_str(), "UTF-8"));
+        let jis = encoding_rs::ISO_2022_JP.encode(&text).0;
+        let (j, e) = decode_html(&jis, None);
+        assert_eq!((j.as_str(), e.name()), (text.as_str(), "ISO-2022-JP"));
     }
 }
