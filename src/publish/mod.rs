@@ -88,6 +88,9 @@ pub fn publish(
     };
     let feeds_dir = out.join("feeds");
     std::fs::create_dir_all(&feeds_dir).map_err(fail(&feeds_dir))?;
+    for dir in [out, feeds_dir.as_path()] {
+        write::remove_stale_temporaries(dir).map_err(fail(dir))?;
+    }
     let mut published = Published::default();
     for (name, bytes) in files {
         let path = out.join(&name);

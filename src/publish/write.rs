@@ -31,6 +31,20 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
     result.map(|()| true)
 }
 
+/// Removes the temporary files a killed run left in `dir`. Only a lock holder calls this, so
+/// no other writer can own them.
+pub fn remove_stale_temporaries(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +58,20 @@ mod tests {
         assert!(write_if_changed(&path, b"two").unwrap());
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temporaries_go_and_nothing_else_does() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [".all.atom.123.tmp", "all.atom", ".hidden"] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        remove_stale_temporaries(dir.path()).unwrap();
+        let mut left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".hidden", "all.atom"]);
     }
 }
