@@ -153,6 +153,7 @@ struct RawState {
 struct RawFetch {
     #[serde(default = "default_user_agent")]
     user_agent: String,
+    contact: Option<String>,
     #[serde(default = "default_timeout_secs")]
     timeout_secs: Spanned<u64>,
     #[serde(default = "default_max_body_bytes")]
@@ -238,6 +239,7 @@ impl Default for RawFetch {
     fn default() -> Self {
         RawFetch {
             user_agent: default_user_agent(),
+            contact: None,
             timeout_secs: default_timeout_secs(),
             max_body_bytes: default_max_body_bytes(),
             retries: default_retries(),
@@ -303,10 +305,11 @@ impl Compiler<'_> {
         }
         let mut sources = Vec::with_capacity(raw.source.len());
         for s in raw.source {
+            let span = s.id.span();
             let source = self.source(s)?;
             if sources.iter().any(|o: &Source| o.id == source.id) {
                 return Err(self.invalid(
-                    0..0,
+                    span,
                     "source.id",
                     format!("\"{}\" is used by two sources", source.id),
                 ));
@@ -389,8 +392,13 @@ impl Compiler<'_> {
         if max_body_bytes < 1024 {
             return Err(self.invalid(cap_span, "fetch.max_body_bytes", "expected at least 1024"));
         }
+        // Site operators look for a way to reach whoever polls them in the User-Agent.
+        let user_agent = match f.contact.as_deref().map(str::trim) {
+            Some(contact) if !contact.is_empty() => format!("{} (+{contact})", f.user_agent),
+            _ => f.user_agent,
+        };
         Ok(FetchSettings {
-            user_agent: f.user_agent,
+            user_agent,
             timeout: Duration::from_secs(timeout_secs),
             max_body_bytes,
             retries: f.retries,
