@@ -17,14 +17,14 @@ pub mod publish;
 pub mod store;
 
 pub use config::Config;
-pub use pipeline::{Report, refresh};
+pub use pipeline::{Options, Report, refresh};
 
 /// Runs one refresh to completion on a runtime of its own, for callers that are not async.
-pub fn run(config: &Config) -> Result<Report, pipeline::Error> {
+pub fn run(config: &Config, options: Options) -> Result<Report, pipeline::Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(pipeline::Error::Runtime)?
-        .block_on(refresh(config))
+        .block_on(refresh(config, options))
 }

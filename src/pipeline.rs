@@ -12,7 +12,7 @@ use crate::model::RawRow;
 use crate::normalize::{self, RowWarning};
 use crate::publish::{self, PublishError, Published};
 use crate::store::Validators;
-use crate::store::{Changes, SourceRecord, Store, StoreError};
+use crate::store::{Changes, Lock, LockError, SourceRecord, Store, StoreError};
 use chrono::{DateTime, FixedOffset, SubsecRound};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -31,6 +31,8 @@ pub enum SourceError {
 /// A failure that stops the whole refresh: nothing can be recorded or published.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
+    Lock(#[from] LockError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -85,8 +87,15 @@ impl Report {
     }
 }
 
+/// How a refresh goes about its work.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Wait for a refresh that holds the state's lock to end, instead of failing at once.
+    pub wait_for_lock: bool,
+}
+
 /// Runs one refresh with the paths in `config`.
-pub async fn refresh(config: &Config) -> Result<Report, Error> {
+pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error> {
     for path in [&config.state_path, &config.output_dir] {
         let dir = if path == &config.output_dir {
             Some(path.as_path())
@@ -100,9 +109,15 @@ pub async fn refresh(config: &Config) -> Result<Report, Error> {
             })?;
         }
     }
+    let state = config.state_path.clone();
+    // Held to the end of the refresh; waiting for it blocks, so off the async threads.
+    let _lock = tokio::task::spawn_blocking(move || Lock::acquire(&state, options.wait_for_lock))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
     let mut store = Store::open(&config.state_path)?;
     let client = Client::new(&config.fetch).map_err(Error::Client)?;
-    let fetched = fetch_all(&client, config, &store).await?;
+    let now = now(config);
+    let fetched = fetch_all(&client, config, &store, now).await?;
 
     let tz = config.site.timezone;
     let mut reports = Vec::with_capacity(config.sources.len());
@@ -141,7 +156,7 @@ pub async fn refresh(config: &Config) -> Result<Report, Error> {
     }
 
     let (entries, merges) = dedup(entries);
-    let changes = store.commit(now(config), &records, &entries)?;
+    let changes = store.commit(now, &records, &entries)?;
     let published = publish_store(config, &store, &config.output_dir)?;
     Ok(Report {
         sources: reports,
@@ -205,6 +220,7 @@ async fn fetch_all(
     client: &Client,
     config: &Config,
     store: &Store,
+    now: DateTime<FixedOffset>,
 ) -> Result<Vec<FetchResult>, Error> {
     let mut by_host: BTreeMap<String, Vec<(usize, Url, Validators)>> = BTreeMap::new();
     for (i, source) in config.sources.iter().enumerate() {
@@ -213,7 +229,7 @@ async fn fetch_all(
             source.url.host_str().unwrap_or(""),
             source.url.port_or_known_default().unwrap_or(0)
         );
-        let validators = store.validators(&source.id)?;
+        let validators = store.validators(&source.id, now)?;
         by_host
             .entry(host)
             .or_default()

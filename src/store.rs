@@ -15,7 +15,8 @@ pub struct StoreError {
 }
 
 /// Applied in order; the index + 1 is the schema version. Never edit one that has shipped.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE entries (
         key TEXT PRIMARY KEY,
@@ -47,7 +48,83 @@ const MIGRATIONS: &[&str] = &["
         last_error TEXT,
         consecutive_failures INTEGER NOT NULL DEFAULT 0
     );
-"];
+",
+    "
+    -- When a whole body last arrived: validators are not sent once it is a day old.
+    ALTER TABLE sources ADD COLUMN last_full TEXT;
+",
+];
+
+/// How long validators are trusted before a source is fetched unconditionally again, against
+/// servers that answer 304 wrongly.
+const FULL_FETCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// The lock against two refreshes on one state file: an advisory lock (`flock`) on
+/// `<state>.lock`, which the kernel releases when its holder exits, however it exits, so a
+/// killed run never blocks the next. The file names the holder, for the message.
+#[derive(Debug)]
+pub struct Lock {
+    _file: std::fs::File,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("{path} is in use by another kairan ({holder}); try again later, or use --wait")]
+    Busy { path: PathBuf, holder: String },
+    #[error("cannot lock {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Lock {
+    /// Takes the lock of the state at `state`; when another process holds it, waits for it if
+    /// `wait`, else fails at once naming the holder.
+    pub fn acquire(state: &Path, wait: bool) -> Result<Lock, LockError> {
+        let mut name = state.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let io = |source| LockError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) if wait => file.lock().map_err(io)?,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                return Err(LockError::Busy {
+                    path: state.to_owned(),
+                    holder: if holder.is_empty() {
+                        "holder unknown".to_owned()
+                    } else {
+                        holder.to_owned()
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        use std::io::{Seek, Write};
+        let holder = format!(
+            "pid {}, since {}",
+            std::process::id(),
+            chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        file.set_len(0).map_err(io)?;
+        file.rewind().map_err(io)?;
+        file.write_all(holder.as_bytes()).map_err(io)?;
+        Ok(Lock { _file: file })
+    }
+}
 
 /// Validators of a source's last good response, for a conditional request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,6 +141,21 @@ pub enum SourceRecord {
     /// 304: nothing changed since the validators we sent.
     NotModified,
     Failed(String),
+}
+
+/// How a source's fetches have gone, as `kairan status` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceHealth {
+    pub id: String,
+    pub url: String,
+    pub last_attempt: Option<DateTime<FixedOffset>>,
+    pub last_success: Option<DateTime<FixedOffset>>,
+    /// The time and reason of the last failure, as `2026-11-25T10:00:00+09:00 HTTP status 500`.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// Entries this source has contributed.
+    pub entries: u32,
 }
 
 /// What a refresh changed in the store.
@@ -119,10 +211,12 @@ impl Store {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
         }
-        tx.execute(
-            "INSERT OR IGNORE INTO meta (name, value) VALUES ('created', ?1)",
-            [chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
-        )?;
+        if version == 0 {
+            tx.execute(
+                "INSERT INTO meta (name, value) VALUES ('created', ?1)",
+                [chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
+            )?;
+        }
         tx.commit()
     }
 
@@ -138,22 +232,59 @@ impl Store {
         Ok(parse_time(&text))
     }
 
-    /// The validators to send for a source, if its last fetch gave any.
-    pub fn validators(&self, source: &str) -> Result<Validators, StoreError> {
-        self.conn
+    /// The validators to send for a source: those of its last full response, unless that is
+    /// more than a day before `now` (then none, for an unconditional fetch).
+    pub fn validators(
+        &self,
+        source: &str,
+        now: DateTime<FixedOffset>,
+    ) -> Result<Validators, StoreError> {
+        let row = self
+            .conn
             .query_row(
-                "SELECT etag, last_modified FROM sources WHERE id = ?1",
+                "SELECT etag, last_modified, last_full FROM sources WHERE id = ?1",
                 [source],
                 |r| {
-                    Ok(Validators {
+                    let validators = Validators {
                         etag: r.get(0)?,
                         last_modified: r.get(1)?,
-                    })
+                    };
+                    Ok((validators, r.get::<_, Option<String>>(2)?))
                 },
             )
             .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        Ok(match row {
+            Some((validators, Some(full))) if now - parse_time(&full) < FULL_FETCH_EVERY => {
+                validators
+            }
+            _ => Validators::default(),
+        })
+    }
+
+    /// Every source the state knows, with how its fetches have gone, by id.
+    pub fn health(&self) -> Result<Vec<SourceHealth>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<SourceHealth>> {
+            let mut stmt = self.conn.prepare(
+                "SELECT s.id, s.url, s.last_attempt, s.last_success, s.last_error,
+                        s.consecutive_failures,
+                        (SELECT count(DISTINCT key) FROM entry_sources e WHERE e.source = s.id)
+                 FROM sources s ORDER BY s.id",
+            )?;
+            stmt.query_map([], |r| {
+                Ok(SourceHealth {
+                    id: r.get(0)?,
+                    url: r.get(1)?,
+                    last_attempt: r.get::<_, Option<String>>(2)?.map(|t| parse_time(&t)),
+                    last_success: r.get::<_, Option<String>>(3)?.map(|t| parse_time(&t)),
+                    last_error: r.get(4)?,
+                    consecutive_failures: r.get(5)?,
+                    entries: r.get(6)?,
+                })
+            })?
+            .collect()
+        };
+        run().map_err(|e| self.err(e))
     }
 
     /// Records one refresh in a single transaction: the sources' outcomes and the entries seen.
@@ -185,7 +316,7 @@ impl Store {
             match record {
                 SourceRecord::Fetched(v) => tx.execute(
                     "UPDATE sources SET etag = ?2, last_modified = ?3, last_success = ?4,
-                     consecutive_failures = 0 WHERE id = ?1",
+                     last_full = ?4, consecutive_failures = 0 WHERE id = ?1",
                     params![id, v.etag, v.last_modified, now_text],
                 )?,
                 SourceRecord::NotModified => tx.execute(
