@@ -5,48 +5,6 @@ mod common;
 
 use common::*;
 
-const NEWS_LIST: &str = r#"
-item = "ul.news-list > li.news-list__item"
-title = ".news-list__ttl"
-link = "a"
-date = ".news-list__date"
-summary = ".news-list__txt"
-"#;
-
-/// A configuration with the given `[[source]]` tables and two topics.
-fn config(sources: &str) -> String {
-    format!(
-        r#"
-[site]
-title = "テスト"
-base_url = "http://127.0.0.1:8080/kairan"
-author = "IPA"
-
-{sources}
-
-[[topic]]
-id = "sms"
-title = "SMS"
-any = ["ショートメッセージ", "SMS"]
-
-[[topic]]
-id = "warning"
-title = "偽警告"
-any = ["警告"]
-"#
-    )
-}
-
-fn html_source(id: &str, url: &str, select: &str) -> String {
-    format!(
-        "[[source]]\nid = \"{id}\"\ntitle = \"{id}\"\nurl = \"{url}\"\nkind = \"html\"\n[source.select]\n{select}\n"
-    )
-}
-
-fn feed_source(id: &str, url: &str) -> String {
-    format!("[[source]]\nid = \"{id}\"\ntitle = \"{id}\"\nurl = \"{url}\"\nkind = \"feed\"\n")
-}
-
 fn titles(ws: &Workspace) -> Vec<String> {
     ws.feed("all")
         .entries
@@ -300,6 +258,11 @@ fn configuration_errors_name_file_line_and_key() {
                 .replace("id = \"sms\"", "id = \"all\""),
             "topic.id",
             "reserved",
+        ),
+        (
+            &config(&feed_source("a", "http://127.0.0.1:1/a").repeat(2)),
+            "source.id",
+            "kairan.toml:13:6: `source.id`: \"a\" is used by two sources",
         ),
     ];
     for (text, want, want_too) in cases {

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const LISTING_PATH: &str = "/security/anshin/attention/index.html";
 pub const ALERT_PATH: &str = "/security/alert-rss.rdf";
@@ -21,6 +21,8 @@ pub const ALERT_PATH: &str = "/security/alert-rss.rdf";
 pub struct Request {
     pub path: String,
     pub headers: HashMap<String, String>,
+    /// When the request's head had been read.
+    pub at: Instant,
 }
 
 /// Writes a reply by hand on the connection.
@@ -152,6 +154,7 @@ fn serve(
     let request = Request {
         path: path.clone(),
         headers,
+        at: Instant::now(),
     };
     log.lock().unwrap().push(request.clone());
     let handler = routes.lock().unwrap().get(&path).cloned();
@@ -175,6 +178,50 @@ fn serve(
     // Drain what the client may still send so that closing does not reset the connection.
     let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
     let _ = reader.read(&mut [0; 64]);
+}
+
+/// The selectors of IPA's listing markup, as in the shipped configuration.
+pub const NEWS_LIST: &str = r#"
+item = "ul.news-list > li.news-list__item"
+title = ".news-list__ttl"
+link = "a"
+date = ".news-list__date"
+summary = ".news-list__txt"
+"#;
+
+/// A configuration with two topics; `body` holds the `[[source]]` tables, and may start with
+/// a `[fetch]` table.
+pub fn config(body: &str) -> String {
+    format!(
+        r#"
+[site]
+title = "テスト"
+base_url = "http://127.0.0.1:8080/kairan"
+author = "IPA"
+
+{body}
+
+[[topic]]
+id = "sms"
+title = "SMS"
+any = ["ショートメッセージ", "SMS"]
+
+[[topic]]
+id = "warning"
+title = "偽警告"
+any = ["警告"]
+"#
+    )
+}
+
+pub fn html_source(id: &str, url: &str, select: &str) -> String {
+    format!(
+        "[[source]]\nid = \"{id}\"\ntitle = \"{id}\"\nurl = \"{url}\"\nkind = \"html\"\n[source.select]\n{select}\n"
+    )
+}
+
+pub fn feed_source(id: &str, url: &str) -> String {
+    format!("[[source]]\nid = \"{id}\"\ntitle = \"{id}\"\nurl = \"{url}\"\nkind = \"feed\"\n")
 }
 
 pub fn root() -> PathBuf {
@@ -235,18 +282,22 @@ impl Workspace {
 
     /// Runs `kairan run` with this workspace's config, state and output.
     pub fn run(&self) -> Output {
-        kairan(
-            &self.dir,
-            &[
-                "run",
-                "--config",
-                self.dir.join("kairan.toml").to_str().unwrap(),
-                "--out",
-                self.out().to_str().unwrap(),
-                "--state",
-                self.state().to_str().unwrap(),
-            ],
-        )
+        self.command(&[]).output().expect("run kairan")
+    }
+
+    /// `kairan run` with this workspace's config, state and output, and `extra` arguments,
+    /// ready to be started.
+    pub fn command(&self, extra: &[&str]) -> Command {
+        let mut c = kairan_command(&self.dir);
+        c.arg("run")
+            .arg("--config")
+            .arg(self.dir.join("kairan.toml"))
+            .arg("--out")
+            .arg(self.out())
+            .arg("--state")
+            .arg(self.state())
+            .args(extra);
+        c
     }
 
     pub fn read(&self, file: &str) -> String {
@@ -261,12 +312,24 @@ impl Workspace {
 }
 
 pub fn kairan(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kairan"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("KAIRAN_LOG")
-        .output()
-        .expect("run kairan")
+    kairan_command(dir).args(args).output().expect("run kairan")
+}
+
+fn kairan_command(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kairan"));
+    c.current_dir(dir).env_remove("KAIRAN_LOG");
+    c
+}
+
+/// Waits until `server` has received `count` requests for `path`, for at most ten seconds.
+pub fn wait_for_requests(server: &Server, path: &str, count: usize) {
+    for _ in 0..200 {
+        if server.requests(path).len() >= count {
+            return;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    panic!("fewer than {count} requests for {path} within ten seconds");
 }
 
 pub fn stderr(o: &Output) -> String {
