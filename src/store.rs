@@ -1,7 +1,8 @@
 //! The SQLite state: entries with their permanent ids, where they were seen, and each source's
 //! fetch state. One transaction per refresh; migrations numbered by `PRAGMA user_version`.
 
-use crate::model::{Entry, EntryKey, StoredEntry};
+use crate::model::{Entry, EntryKey, Origin, StoredEntry};
+use crate::normalize::text::fold;
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
@@ -52,6 +53,18 @@ const MIGRATIONS: &[&str] = &[
     "
     -- When a whole body last arrived: validators are not sent once it is a day old.
     ALTER TABLE sources ADD COLUMN last_full TEXT;
+",
+    "
+    -- Every row an entry was read from, not one per source: a listing may post it twice.
+    ALTER TABLE entry_sources RENAME TO entry_sources_old;
+    CREATE TABLE entry_sources (
+        key TEXT NOT NULL REFERENCES entries (key),
+        source TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (key, source, position)
+    );
+    INSERT INTO entry_sources SELECT key, source, position FROM entry_sources_old;
+    DROP TABLE entry_sources_old;
 ",
 ];
 
@@ -346,6 +359,9 @@ impl Store {
                  published = ?6, updated = ?7, updated_ts = ?8, last_seen = ?9 WHERE key = ?1",
             )?;
             let mut seen = tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE key = ?1")?;
+            // An entry's rows are those of the latest fetch of each source it was seen in.
+            let mut forget =
+                tx.prepare_cached("DELETE FROM entry_sources WHERE key = ?1 AND source = ?2")?;
             let mut origin = tx.prepare_cached(
                 "INSERT OR REPLACE INTO entry_sources (key, source, position) VALUES (?1, ?2, ?3)",
             )?;
@@ -413,7 +429,10 @@ impl Store {
                         }
                     }
                 }
-                for o in &e.origins {
+                for (i, o) in e.origins.iter().enumerate() {
+                    if e.origins[..i].iter().all(|p| p.source != o.source) {
+                        forget.execute(params![e.key.0, o.source])?;
+                    }
                     origin.execute(params![e.key.0, o.source, o.position as i64])?;
                 }
             }
@@ -427,6 +446,45 @@ impl Store {
         self.conn
             .query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0))
             .map(|n| usize::try_from(n).unwrap_or(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Stored entries whose link, key or title is `query`; failing that, those whose title
+    /// contains it (compared folded). Each with the rows it was last read from.
+    pub fn find(&self, query: &str) -> Result<Vec<(StoredEntry, Vec<Origin>)>, StoreError> {
+        let query = query.trim();
+        let all = self.entries()?;
+        let mut found: Vec<StoredEntry> = all
+            .iter()
+            .filter(|e| e.link == query || e.key.0 == query || e.title == query)
+            .cloned()
+            .collect();
+        if found.is_empty() {
+            let folded = fold(query);
+            found = all
+                .into_iter()
+                .filter(|e| fold(&e.title).contains(&folded))
+                .collect();
+        }
+        let with_origins = |e: StoredEntry| -> rusqlite::Result<(StoredEntry, Vec<Origin>)> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT source, position FROM entry_sources WHERE key = ?1
+                 ORDER BY source, position",
+            )?;
+            let origins = stmt
+                .query_map([&e.key.0], |r| {
+                    Ok(Origin {
+                        source: r.get(0)?,
+                        position: r.get::<_, i64>(1)? as usize,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok((e, origins))
+        };
+        found
+            .into_iter()
+            .map(with_origins)
+            .collect::<rusqlite::Result<_>>()
             .map_err(|e| self.err(e))
     }
 
