@@ -21,10 +21,22 @@ pub use pipeline::{Options, Report, refresh};
 
 /// Runs one refresh to completion on a runtime of its own, for callers that are not async.
 pub fn run(config: &Config, options: Options) -> Result<Report, pipeline::Error> {
+    runtime()?.block_on(refresh(config, options))
+}
+
+/// [`pipeline::inspect`] on a runtime of its own: what a refresh would make of the sources,
+/// with nothing stored or written.
+pub fn inspect(
+    config: &Config,
+    page: Option<&std::path::Path>,
+) -> Result<pipeline::Inspection, pipeline::Error> {
+    runtime()?.block_on(pipeline::inspect(config, page))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, pipeline::Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(pipeline::Error::Runtime)?
-        .block_on(refresh(config, options))
+        .map_err(pipeline::Error::Runtime)
 }

@@ -8,7 +8,7 @@ use crate::config::{Config, Source, SourceKind};
 use crate::dedup::{Merge, dedup};
 use crate::extract::{self, ExtractError};
 use crate::fetch::{Client, FetchError, Fetched, Outcome, decode};
-use crate::model::RawRow;
+use crate::model::{Entry, RawRow};
 use crate::normalize::{self, RowWarning};
 use crate::publish::{self, PublishError, Published};
 use crate::store::Validators;
@@ -17,6 +17,7 @@ use chrono::{DateTime, FixedOffset, SubsecRound};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use url::Url;
 
 /// Why a source gave nothing this run.
@@ -46,6 +47,8 @@ pub enum Error {
     Client(FetchError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}: not a path that can be read")]
+    Page(String),
 }
 
 #[derive(Debug)]
@@ -87,11 +90,15 @@ impl Report {
     }
 }
 
+/// Called with a source's id when its fetch has ended, for a progress display.
+pub type OnFetched = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How a refresh goes about its work.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// Wait for a refresh that holds the state's lock to end, instead of failing at once.
     pub wait_for_lock: bool,
+    pub on_fetched: Option<OnFetched>,
 }
 
 /// Runs one refresh with the paths in `config`.
@@ -111,18 +118,56 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
     }
     let state = config.state_path.clone();
     // Held to the end of the refresh; waiting for it blocks, so off the async threads.
-    let _lock = tokio::task::spawn_blocking(move || Lock::acquire(&state, options.wait_for_lock))
+    let wait = options.wait_for_lock;
+    let _lock = tokio::task::spawn_blocking(move || Lock::acquire(&state, wait))
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
     let mut store = Store::open(&config.state_path)?;
     let client = Client::new(&config.fetch).map_err(Error::Client)?;
     let now = now(config);
-    let fetched = fetch_all(&client, config, &store, now).await?;
+    let validators = config
+        .sources
+        .iter()
+        .map(|s| store.validators(&s.id, now))
+        .collect::<Result<_, _>>()?;
+    let fetched = fetch_all(&client, &config.sources, validators, options.on_fetched).await;
+    let gathered = gather(config, fetched);
 
+    let records: Vec<_> = config
+        .sources
+        .iter()
+        .zip(gathered.records)
+        .map(|(s, r)| (s.id.as_str(), s.url.as_str(), r))
+        .collect();
+    let changes = store.commit(now, &records, &gathered.entries)?;
+    let published = publish_store(config, &store, &config.output_dir)?;
+    Ok(Report {
+        sources: gathered.sources,
+        merges: gathered.merges,
+        changes,
+        stored: store.count()?,
+        published,
+    })
+}
+
+/// What the sources gave in one pass, before anything is stored.
+struct Gathered {
+    sources: Vec<SourceReport>,
+    /// Every source's entries, in source and row order, before deduplication.
+    rows: Vec<Entry>,
+    /// The same, deduplicated.
+    entries: Vec<Entry>,
+    merges: Vec<Merge>,
+    /// What to remember of each source's fetch, in the order of the sources.
+    records: Vec<SourceRecord>,
+}
+
+/// Extracts and normalizes what was fetched for each of `config.sources`, and merges repeats.
+fn gather(config: &Config, fetched: Vec<FetchResult>) -> Gathered {
     let tz = config.site.timezone;
-    let mut reports = Vec::with_capacity(config.sources.len());
+    let mut sources = Vec::with_capacity(config.sources.len());
     let mut records = Vec::with_capacity(config.sources.len());
-    let mut entries = Vec::new();
+    let mut rows = Vec::new();
     for (source, result) in config.sources.iter().zip(fetched) {
         let mut warnings = Vec::new();
         let (outcome, record) = match result
@@ -130,15 +175,15 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
             .and_then(|o| read(source, o, tz))
         {
             Ok(None) => (SourceOutcome::NotModified, SourceRecord::NotModified),
-            Ok(Some((fetched, rows))) => {
-                let count = rows.len();
-                let n = normalize::normalize(&source.id, &fetched.url, rows, tz);
+            Ok(Some((fetched, raw))) => {
+                let count = raw.len();
+                let n = normalize::normalize(&source.id, &fetched.url, raw, tz);
                 warnings = n.warnings;
                 let outcome = SourceOutcome::Fetched {
                     rows: count,
                     entries: n.entries.len(),
                 };
-                entries.extend(n.entries);
+                rows.extend(n.entries);
                 (outcome, SourceRecord::Fetched(fetched.validators))
             }
             Err(e) => {
@@ -146,24 +191,82 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
                 (SourceOutcome::Failed(e), record)
             }
         };
-        records.push((source.id.as_str(), source.url.as_str(), record));
-        reports.push(SourceReport {
+        records.push(record);
+        sources.push(SourceReport {
             id: source.id.clone(),
             url: source.url.to_string(),
             outcome,
             warnings,
         });
     }
-
-    let (entries, merges) = dedup(entries);
-    let changes = store.commit(now, &records, &entries)?;
-    let published = publish_store(config, &store, &config.output_dir)?;
-    Ok(Report {
-        sources: reports,
+    let (entries, merges) = dedup(rows.clone());
+    Gathered {
+        sources,
+        rows,
+        entries,
         merges,
-        changes,
-        stored: store.count()?,
-        published,
+        records,
+    }
+}
+
+/// What `check` shows: one pass over the sources, classified, with nothing stored or written.
+#[derive(Debug)]
+pub struct Inspection {
+    pub sources: Vec<SourceReport>,
+    /// Every row that became an entry, in source and row order, with the indices (into
+    /// `config.topics`) of its topics.
+    pub rows: Vec<(Entry, Vec<usize>)>,
+    pub merges: Vec<Merge>,
+    /// Entries after merging repeats.
+    pub entries: usize,
+    /// Indices of the topics no entry went to.
+    pub empty_topics: Vec<usize>,
+}
+
+/// Fetches every source of `config` unconditionally (or, with `page`, reads that saved page as
+/// the body of its one source), and shows what a refresh would make of it. Writes nothing.
+pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection, Error> {
+    let fetched = match page {
+        Some(path) => {
+            let url = Url::from_file_path(std::path::absolute(path).unwrap_or(path.into()))
+                .map_err(|()| Error::Page(path.display().to_string()))?;
+            config
+                .sources
+                .iter()
+                .map(|s| {
+                    // Links resolve against the source's own URL, as they would on the site.
+                    crate::fetch::read_file(&url, config.fetch.max_body_bytes).map(|mut f| {
+                        f.url = s.url.clone();
+                        Outcome::Fetched(f)
+                    })
+                })
+                .collect()
+        }
+        None => {
+            let client = Client::new(&config.fetch).map_err(Error::Client)?;
+            let none = vec![Validators::default(); config.sources.len()];
+            fetch_all(&client, &config.sources, none, None).await
+        }
+    };
+    let gathered = gather(config, fetched);
+    let classifier = Classifier::new(&config.topics);
+    let classify = |e: &Entry| classifier.topics(&Folded::new(&e.title, e.summary.as_deref()));
+    let empty_topics = (0..config.topics.len())
+        .filter(|t| !gathered.entries.iter().any(|e| classify(e).contains(t)))
+        .collect();
+    Ok(Inspection {
+        sources: gathered.sources,
+        rows: gathered
+            .rows
+            .into_iter()
+            .map(|e| {
+                let topics = classify(&e);
+                (e, topics)
+            })
+            .collect(),
+        merges: gathered.merges,
+        entries: gathered.entries.len(),
+        empty_topics,
     })
 }
 
@@ -214,44 +317,51 @@ fn read(
 
 type FetchResult = Result<Outcome, FetchError>;
 
-/// Fetches every source: hosts in parallel, one request at a time per host. Results come back
-/// in the order of `config.sources`.
+/// Fetches every source, sending `validators[i]` for `sources[i]`: hosts in parallel, one
+/// request at a time per host. Results come back in the order of `sources`.
 async fn fetch_all(
     client: &Client,
-    config: &Config,
-    store: &Store,
-    now: DateTime<FixedOffset>,
-) -> Result<Vec<FetchResult>, Error> {
-    let mut by_host: BTreeMap<String, Vec<(usize, Url, Validators)>> = BTreeMap::new();
-    for (i, source) in config.sources.iter().enumerate() {
+    sources: &[Source],
+    validators: Vec<Validators>,
+    on_fetched: Option<OnFetched>,
+) -> Vec<FetchResult> {
+    let mut by_host: BTreeMap<String, Vec<(usize, &Source, Validators)>> = BTreeMap::new();
+    for (i, (source, validators)) in sources.iter().zip(validators).enumerate() {
         let host = format!(
             "{}:{}",
             source.url.host_str().unwrap_or(""),
             source.url.port_or_known_default().unwrap_or(0)
         );
-        let validators = store.validators(&source.id, now)?;
         by_host
             .entry(host)
             .or_default()
-            .push((i, source.url.clone(), validators));
+            .push((i, source, validators));
     }
     let mut tasks = tokio::task::JoinSet::new();
     for (_, group) in by_host {
         let client = client.clone();
+        let on_fetched = on_fetched.clone();
+        let group: Vec<_> = group
+            .into_iter()
+            .map(|(i, s, v)| (i, s.id.clone(), s.url.clone(), v))
+            .collect();
         tasks.spawn(async move {
             let mut results = Vec::with_capacity(group.len());
-            for (i, url, validators) in group {
+            for (i, id, url, validators) in group {
                 results.push((i, client.fetch(&url, &validators).await));
+                if let Some(f) = &on_fetched {
+                    f(&id);
+                }
             }
             results
         });
     }
-    let mut results: Vec<Option<FetchResult>> = config.sources.iter().map(|_| None).collect();
+    let mut results: Vec<Option<FetchResult>> = sources.iter().map(|_| None).collect();
     while let Some(done) = tasks.join_next().await {
         let done = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         for (i, result) in done {
             results[i] = Some(result);
         }
     }
-    Ok(results.into_iter().flatten().collect())
+    results.into_iter().flatten().collect()
 }
