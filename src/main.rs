@@ -1,10 +1,11 @@
 //! The `kairan` command: parses arguments, calls the library, maps outcomes to exit statuses
 //! (0 all well, 1 a source or the refresh failed, 2 usage or configuration).
 
-use clap::{Args, Parser, Subcommand};
-use kairan::pipeline::{Report, SourceOutcome};
-use kairan::store::{SourceHealth, Store};
-use kairan::{Config, Options};
+mod cli;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use cli::Out;
+use kairan::Config;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,6 +18,22 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Print nothing, not even errors: the exit status tells
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print what each source gave, per-row warnings and a summary
+    #[arg(long, short, global = true)]
+    verbose: bool,
+    /// How messages on stderr are written
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    /// One JSON object per line, for log collectors
+    Json,
 }
 
 #[derive(Args)]
@@ -41,52 +58,90 @@ enum Command {
         /// Wait for a run that holds the state to finish, instead of exiting at once
         #[arg(long)]
         wait: bool,
-        /// Also print a summary and per-row warnings
-        #[arg(long, short)]
-        verbose: bool,
     },
-    /// Show each source's last success, last error and consecutive failures.
+    /// Show what the configuration extracts, without storing or writing anything.
+    Check {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Check only this source
+        #[arg(long)]
+        source: Option<String>,
+        /// Read this saved page (or feed) instead of fetching; needs --source
+        #[arg(long, requires = "source")]
+        file: Option<PathBuf>,
+        /// Print the result as JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why a stored entry is in its topics, and which rows it was merged from.
+    Explain {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The entry's link, or its title or part of it
+        entry: String,
+    },
+    /// The topics, how many stored entries each has, and their feeds.
+    Topics {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Each source's last success, last error and consecutive failures.
     Status {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Write the default configuration, commented, to adapt.
+    Init {
+        /// Where to write it
+        #[arg(default_value = "kairan.toml")]
+        path: PathBuf,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
 }
 
 const LOCAL_CONFIG: &str = "kairan.toml";
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KAIRAN_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    let out = Out::new(cli.quiet, cli.verbose, cli.log_format == LogFormat::Json);
+    out.init_tracing();
+    let result = match cli.command {
         Command::Run {
             config,
-            out,
+            out: dir,
             wait,
-            verbose,
-        } => load_config(&config).map(|mut config| {
-            if let Some(out) = out {
-                config.output_dir = out;
+        } => load_config(&config).map(|mut c| {
+            if let Some(dir) = dir {
+                c.output_dir = dir;
             }
-            let options = Options {
-                wait_for_lock: wait,
-            };
-            match kairan::run(&config, options) {
-                Ok(report) => print_report(&report, verbose),
-                Err(e) => {
-                    eprintln!("kairan: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            cli::run::run(&c, wait, &out)
         }),
-        Command::Status { config } => load_config(&config).map(|c| status(&c)),
+        Command::Check {
+            config,
+            source,
+            file,
+            json,
+        } => load_config(&config).map(|c| cli::check::check(c, source, file, json, &out)),
+        Command::Explain { config, entry } => {
+            load_config(&config).map(|c| cli::explain::explain(&c, &entry, &out))
+        }
+        Command::Topics { config } => load_config(&config).map(|c| cli::status::topics(&c, &out)),
+        Command::Status { config } => load_config(&config).map(|c| cli::status::status(&c, &out)),
+        Command::Init { path } => Ok(cli::init(&path, &out)),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "kairan", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => Ok(cli::man(Cli::command())),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("kairan: {e}");
+        out.error(&e.to_string(), &[]);
         ExitCode::from(2)
     })
 }
@@ -101,123 +156,4 @@ fn load_config(args: &ConfigArgs) -> Result<Config, kairan::config::ConfigError>
         config.state_path.clone_from(state);
     }
     Ok(config)
-}
-
-/// Failures always (cron mails them); the rest only when asked for.
-fn print_report(report: &Report, verbose: bool) -> ExitCode {
-    for (source, error) in report.failures() {
-        eprintln!("kairan: source {} ({}): {error}", source.id, source.url);
-    }
-    if verbose {
-        for s in &report.sources {
-            let what = match &s.outcome {
-                SourceOutcome::Fetched { rows, entries } => {
-                    format!("{rows} rows, {entries} entries")
-                }
-                SourceOutcome::NotModified => "not modified".into(),
-                SourceOutcome::Failed(_) => "failed".into(),
-            };
-            eprintln!("source {}: {what}", s.id);
-            for w in &s.warnings {
-                eprintln!("  warning: {w}");
-            }
-        }
-        for m in &report.merges {
-            let from: Vec<String> = m
-                .origins
-                .iter()
-                .map(|o| format!("{} row {}", o.source, o.position))
-                .collect();
-            eprintln!("merged {} from {}", m.key, from.join(", "));
-        }
-        eprintln!(
-            "{} new, {} updated, {} stored; {} files written, {} unchanged",
-            report.changes.new,
-            report.changes.updated,
-            report.stored,
-            report.published.written.len(),
-            report.published.unchanged
-        );
-    }
-    if report.failures().next().is_some() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// The health table of the configured sources; exit 1 when one is failing or was never read.
-fn status(config: &Config) -> ExitCode {
-    if !config.state_path.exists() {
-        eprintln!(
-            "kairan: no state at {}: kairan run has not run with it yet",
-            config.state_path.display()
-        );
-        return ExitCode::from(1);
-    }
-    let health = match Store::open(&config.state_path).and_then(|s| s.health()) {
-        Ok(h) => h,
-        Err(e) => {
-            eprintln!("kairan: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let time = |t: Option<chrono::DateTime<chrono::FixedOffset>>| {
-        t.map_or_else(
-            || "never".to_owned(),
-            |t| t.format("%Y-%m-%d %H:%M%:z").to_string(),
-        )
-    };
-    let mut rows = vec![[
-        "SOURCE".to_owned(),
-        "LAST SUCCESS".to_owned(),
-        "FAILURES".to_owned(),
-        "ENTRIES".to_owned(),
-        "LAST ERROR".to_owned(),
-    ]];
-    let mut healthy = true;
-    for source in &config.sources {
-        let h = health.iter().find(|h| h.id == source.id);
-        let failing = h.is_none_or(|h| h.consecutive_failures > 0 || h.last_success.is_none());
-        healthy &= !failing;
-        rows.push(match h {
-            Some(SourceHealth {
-                last_success,
-                consecutive_failures,
-                entries,
-                last_error,
-                ..
-            }) => [
-                source.id.clone(),
-                time(*last_success),
-                consecutive_failures.to_string(),
-                entries.to_string(),
-                last_error.clone().unwrap_or_else(|| "-".to_owned()),
-            ],
-            None => [
-                source.id.clone(),
-                "never".to_owned(),
-                "-".to_owned(),
-                "0".to_owned(),
-                "not fetched yet".to_owned(),
-            ],
-        });
-    }
-    let widths: Vec<usize> = (0..4)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let mut line = String::new();
-        for (cell, width) in row.iter().zip(&widths) {
-            line.push_str(cell);
-            line.push_str(&" ".repeat(width - cell.chars().count() + 2));
-        }
-        line.push_str(&row[4]);
-        println!("{line}");
-    }
-    if healthy {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
 }

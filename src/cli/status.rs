@@ -1,0 +1,132 @@
+//! `kairan status` (how each source's fetches have gone) and `kairan topics` (what each topic
+//! holds), both read from the state.
+
+use super::{Out, table};
+use chrono::{DateTime, FixedOffset};
+use kairan::Config;
+use kairan::classify::{Classifier, Folded};
+use kairan::store::Store;
+use std::process::ExitCode;
+
+/// Opens the state for reading, or says why there is none.
+pub fn open_state(config: &Config, out: &Out) -> Option<Store> {
+    if !config.state_path.exists() {
+        out.error(
+            &format!(
+                "no state at {}: kairan run has not run with it yet",
+                config.state_path.display()
+            ),
+            &[],
+        );
+        return None;
+    }
+    Store::open(&config.state_path)
+        .map_err(|e| out.error(&e.to_string(), &[]))
+        .ok()
+}
+
+fn time(t: Option<DateTime<FixedOffset>>) -> String {
+    t.map_or_else(
+        || "never".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M%:z").to_string(),
+    )
+}
+
+/// The health table of the configured sources; exit 1 when one is failing or was never read.
+pub fn status(config: &Config, out: &Out) -> ExitCode {
+    let Some(health) = open_state(config, out)
+        .and_then(|s| s.health().map_err(|e| out.error(&e.to_string(), &[])).ok())
+    else {
+        return ExitCode::from(1);
+    };
+    let mut rows = vec![
+        [
+            "SOURCE",
+            "LAST SUCCESS",
+            "FAILURES",
+            "ENTRIES",
+            "LAST ERROR",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let mut healthy = true;
+    for source in &config.sources {
+        let row = match health.iter().find(|h| h.id == source.id) {
+            Some(h) => {
+                healthy &= h.consecutive_failures == 0 && h.last_success.is_some();
+                vec![
+                    source.id.clone(),
+                    time(h.last_success),
+                    h.consecutive_failures.to_string(),
+                    h.entries.to_string(),
+                    h.last_error.clone().unwrap_or_else(|| "-".to_owned()),
+                ]
+            }
+            None => {
+                healthy = false;
+                let never = ["never", "-", "0", "not fetched yet"].map(String::from);
+                [vec![source.id.clone()], never.to_vec()].concat()
+            }
+        };
+        rows.push(row);
+    }
+    print!("{}", table(&rows));
+    if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Each topic with its stored entries (as the next publish would sort them) and its feed.
+pub fn topics(config: &Config, out: &Out) -> ExitCode {
+    let Some(entries) = open_state(config, out)
+        .and_then(|s| s.entries().map_err(|e| out.error(&e.to_string(), &[])).ok())
+    else {
+        return ExitCode::from(1);
+    };
+    let classifier = Classifier::new(&config.topics);
+    let mut counts = vec![0usize; config.topics.len()];
+    for e in &entries {
+        for t in classifier.topics(&Folded::new(&e.title, e.summary.as_deref())) {
+            counts[t] += 1;
+        }
+    }
+    let feed = |slug: &str| {
+        (
+            config
+                .output_dir
+                .join("feeds")
+                .join(format!("{slug}.atom"))
+                .display()
+                .to_string(),
+            format!("{}feeds/{slug}.atom", config.site.base_url),
+        )
+    };
+    let mut rows = vec![
+        ["TOPIC", "ENTRIES", "FILE", "URL", "TITLE"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    let all = feed("all");
+    rows.push(vec![
+        "all".into(),
+        entries.len().to_string(),
+        all.0,
+        all.1,
+        "すべて".into(),
+    ]);
+    for (topic, n) in config.topics.iter().zip(counts) {
+        let (file, url) = feed(&topic.id);
+        rows.push(vec![
+            topic.id.clone(),
+            n.to_string(),
+            file,
+            url,
+            topic.title.clone(),
+        ]);
+    }
+    print!("{}", table(&rows));
+    ExitCode::SUCCESS
+}
