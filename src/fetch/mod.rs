@@ -10,6 +10,7 @@ use crate::store::Validators;
 use url::Url;
 
 pub use client::Client;
+pub use file::read as read_file;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
