@@ -135,7 +135,9 @@ fn main() -> ExitCode {
         Command::Status { config } => load_config(&config).map(|c| cli::status::status(&c, &out)),
         Command::Init { path } => Ok(cli::init(&path, &out)),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "kairan", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kairan", &mut script);
+            cli::print_stdout(&String::from_utf8_lossy(&script));
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => Ok(cli::man(Cli::command())),

@@ -1,7 +1,7 @@
 //! `kairan check`: what a configuration extracts from its sources, row by row, without storing
 //! or writing anything.
 
-use super::Out;
+use super::{Out, print_stdout};
 use kairan::Config;
 use kairan::pipeline::{Inspection, SourceOutcome};
 use serde_json::{Value, json};
@@ -44,18 +44,16 @@ pub fn check(
         .collect();
     let verdict = verdict(&config, &inspection, &failed, empty_topics);
     if as_json {
-        println!(
-            "{:#}",
-            to_json(
-                &config,
-                &inspection,
-                empty_topics,
-                &verdict,
-                failed.is_empty()
-            )
+        let json = to_json(
+            &config,
+            &inspection,
+            empty_topics,
+            &verdict,
+            failed.is_empty(),
         );
+        print_stdout(&format!("{json:#}\n"));
     } else {
-        print!("{}", to_text(&config, &inspection, empty_topics, &verdict));
+        print_stdout(&to_text(&config, &inspection, empty_topics, &verdict));
     }
     if failed.is_empty() && empty_topics.is_empty() {
         ExitCode::SUCCESS

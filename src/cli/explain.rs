@@ -1,7 +1,7 @@
 //! `kairan explain`: why a stored entry is in the topics it is in, and where it came from.
 
-use super::Out;
 use super::status::open_state;
+use super::{Out, print_stdout};
 use kairan::Config;
 use kairan::classify::{Classifier, Field, Folded};
 use std::fmt::Write;
@@ -76,6 +76,6 @@ pub fn explain(config: &Config, query: &str, out: &Out) -> ExitCode {
         }
         s.push('\n');
     }
-    print!("{s}");
+    print_stdout(&s);
     ExitCode::SUCCESS
 }

@@ -86,6 +86,13 @@ impl Out {
     }
 }
 
+/// Writes a command's result on stdout. A reader that went away (`| head`) is not an error
+/// worth a message: the output was for it alone.
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
 /// Aligns columns: every cell but the last is padded to its column's width (in characters).
 pub fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -123,10 +130,10 @@ pub fn init(path: &Path, out: &Out) -> ExitCode {
     match written {
         Ok(()) => {
             if !out.quiet {
-                println!(
-                    "wrote {}: set [site] base_url, then try `kairan check --config {0}`",
+                print_stdout(&format!(
+                    "wrote {}: set [site] base_url, then try `kairan check --config {0}`\n",
                     path.display()
-                );
+                ));
             }
             ExitCode::SUCCESS
         }
@@ -139,8 +146,12 @@ pub fn init(path: &Path, out: &Out) -> ExitCode {
 
 /// `kairan man`: the manual page, made from the command-line definition.
 pub fn man(command: clap::Command) -> ExitCode {
-    match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-        Ok(()) => ExitCode::SUCCESS,
+    let mut page = Vec::new();
+    match clap_mangen::Man::new(command).render(&mut page) {
+        Ok(()) => {
+            print_stdout(&String::from_utf8_lossy(&page));
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("kairan: {e}");
             ExitCode::from(1)

@@ -1,7 +1,7 @@
 //! `kairan status` (how each source's fetches have gone) and `kairan topics` (what each topic
 //! holds), both read from the state.
 
-use super::{Out, table};
+use super::{Out, print_stdout, table};
 use chrono::{DateTime, FixedOffset};
 use kairan::Config;
 use kairan::classify::{Classifier, Folded};
@@ -71,7 +71,7 @@ pub fn status(config: &Config, out: &Out) -> ExitCode {
         };
         rows.push(row);
     }
-    print!("{}", table(&rows));
+    print_stdout(&table(&rows));
     if healthy {
         ExitCode::SUCCESS
     } else {
@@ -127,6 +127,6 @@ pub fn topics(config: &Config, out: &Out) -> ExitCode {
             topic.title.clone(),
         ]);
     }
-    print!("{}", table(&rows));
+    print_stdout(&table(&rows));
     ExitCode::SUCCESS
 }
