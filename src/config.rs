@@ -44,6 +44,9 @@ pub struct Config {
     pub output_dir: PathBuf,
     pub state_path: PathBuf,
     pub fetch: FetchSettings,
+    /// Entries listed in each `embed/<topic>.html`.
+    pub embed_entries: usize,
+    pub serve: ServeSettings,
     pub sources: Vec<Source>,
     pub topics: Vec<Topic>,
 }
@@ -64,6 +67,16 @@ pub struct FetchSettings {
     pub timeout: Duration,
     pub max_body_bytes: u64,
     pub retries: u32,
+}
+
+/// `kairan serve`: where it listens, how often it refreshes, which origins may read the feeds
+/// from a browser.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub listen: std::net::SocketAddr,
+    pub interval: Duration,
+    /// Origins allowed by CORS; `*` allows any.
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +130,8 @@ struct RawConfig {
     #[serde(default)]
     fetch: RawFetch,
     #[serde(default)]
+    serve: RawServe,
+    #[serde(default)]
     source: Vec<RawSource>,
     #[serde(default)]
     topic: Vec<RawTopic>,
@@ -139,6 +154,42 @@ struct RawSite {
 struct RawOutput {
     #[serde(default = "default_output_dir")]
     dir: PathBuf,
+    #[serde(default = "default_embed_entries")]
+    embed_entries: Spanned<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    #[serde(default = "default_listen")]
+    listen: Spanned<String>,
+    #[serde(default = "default_interval")]
+    interval: Spanned<String>,
+    #[serde(default = "default_cors_origins")]
+    cors_origins: Vec<String>,
+}
+
+impl Default for RawServe {
+    fn default() -> Self {
+        RawServe {
+            listen: default_listen(),
+            interval: default_interval(),
+            cors_origins: default_cors_origins(),
+        }
+    }
+}
+
+fn default_embed_entries() -> Spanned<usize> {
+    Spanned::new(0..0, 10)
+}
+fn default_listen() -> Spanned<String> {
+    Spanned::new(0..0, "127.0.0.1:8080".to_owned())
+}
+fn default_interval() -> Spanned<String> {
+    Spanned::new(0..0, "1h".to_owned())
+}
+fn default_cors_origins() -> Vec<String> {
+    vec!["*".to_owned()]
 }
 
 #[derive(Deserialize)]
@@ -225,6 +276,7 @@ impl Default for RawOutput {
     fn default() -> Self {
         RawOutput {
             dir: default_output_dir(),
+            embed_entries: default_embed_entries(),
         }
     }
 }
@@ -330,12 +382,20 @@ impl Compiler<'_> {
             }
             topics.push(topic);
         }
+        let embed_span = raw.output.embed_entries.span();
+        let embed_entries = raw.output.embed_entries.into_inner();
+        if embed_entries == 0 {
+            return Err(self.invalid(embed_span, "output.embed_entries", "expected at least 1"));
+        }
+        let serve = self.serve(raw.serve)?;
         Ok(Config {
             origin: self.origin.to_owned(),
             site,
             output_dir: raw.output.dir,
             state_path: raw.state.path,
             fetch,
+            embed_entries,
+            serve,
             sources,
             topics,
         })
@@ -402,6 +462,36 @@ impl Compiler<'_> {
             timeout: Duration::from_secs(timeout_secs),
             max_body_bytes,
             retries: f.retries,
+        })
+    }
+
+    fn serve(&self, s: RawServe) -> Result<ServeSettings, ConfigError> {
+        let listen = s.listen.get_ref().parse().map_err(|_| {
+            self.invalid(
+                s.listen.span(),
+                "serve.listen",
+                format!(
+                    "expected an address and port such as \"127.0.0.1:8080\", found \"{}\"",
+                    s.listen.get_ref()
+                ),
+            )
+        })?;
+        let interval = parse_interval(s.interval.get_ref())
+            .filter(|d| *d >= Duration::from_secs(60))
+            .ok_or_else(|| {
+                self.invalid(
+                    s.interval.span(),
+                    "serve.interval",
+                    format!(
+                        "expected a duration of at least a minute such as \"30m\" or \"1h\", found \"{}\"",
+                        s.interval.get_ref()
+                    ),
+                )
+            })?;
+        Ok(ServeSettings {
+            listen,
+            interval,
+            cors_origins: s.cors_origins,
         })
     }
 
@@ -585,6 +675,21 @@ fn selector_problem(e: &scraper::error::SelectorErrorKind) -> String {
             })
             .collect(),
     }
+}
+
+/// A duration written as a number and a unit: `90s`, `30m`, `1h`, `1d`.
+fn parse_interval(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let n: u64 = text[..split].parse().ok()?;
+    let unit = match text[split..].trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n.checked_mul(unit)?))
 }
 
 /// 1-based line and column (in characters) of a byte offset.

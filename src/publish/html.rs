@@ -39,11 +39,12 @@ pub fn render(site: &Site<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
             .unwrap_or_else(|| "—".into());
         let _ = writeln!(
             out,
-            "<tr><td><a href=\"#{}\">{}</a></td><td class=\"n\">{}</td><td>{latest}</td><td><a href=\"{}\">Atom</a></td></tr>",
+            "<tr><td><a href=\"#{}\">{}</a></td><td class=\"n\">{}</td><td>{latest}</td><td><a href=\"{}\">Atom</a> · <a href=\"{}\">JSON</a></td></tr>",
             anchor(v),
             escape(short_title(site, v)),
             v.total,
-            escape(&v.url)
+            escape(&v.url),
+            escape(&v.json_url)
         );
     }
     out.push_str("</tbody>\n</table>\n");

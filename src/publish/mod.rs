@@ -3,7 +3,9 @@
 //! it differs from what is on disk.
 
 mod atom;
+mod embed;
 mod html;
+mod json;
 mod opml;
 pub mod write;
 
@@ -23,12 +25,33 @@ pub struct PublishError {
     pub source: std::io::Error,
 }
 
-/// What a publish did on disk.
+/// A rendered output file: where it goes under the output directory, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    /// Relative to the output directory, `/`-separated: `feeds/all.atom`.
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What a publish did on disk, and what it published.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Published {
     /// Files whose content changed, relative to the output directory.
     pub written: Vec<String>,
     pub unchanged: usize,
+    /// Every file of the output, as now on disk.
+    pub files: Vec<OutputFile>,
+    /// Entries per feed, `all` first, then the topics in the order of the configuration; the
+    /// feeds show at most `max_entries` of them.
+    pub totals: Vec<(String, usize)>,
+}
+
+/// Every output file rendered in memory, and the entry counts of the feeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub files: Vec<OutputFile>,
+    /// As [`Published::totals`].
+    pub totals: Vec<(String, usize)>,
 }
 
 /// Site-wide values, made safe for XML once.
@@ -49,8 +72,10 @@ pub(crate) struct FeedView<'a> {
     pub slug: &'a str,
     pub title: String,
     pub subtitle: Option<String>,
-    /// Absolute URL of the feed file; also its Atom id.
+    /// Absolute URL of the Atom feed file; also its Atom id.
     pub url: String,
+    /// Absolute URL of the JSON Feed file.
+    pub json_url: String,
     /// Where a person reads it: the index page, at the topic's section.
     pub html_url: String,
     pub updated: DateTime<FixedOffset>,
@@ -69,38 +94,64 @@ pub fn publish(
     topics_of: &[Vec<usize>],
     empty_updated: DateTime<FixedOffset>,
 ) -> Result<Published, PublishError> {
+    let Rendered { files, totals } = render(config, entries, topics_of, empty_updated);
+    let fail = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PublishError { path, source }
+    };
+    let mut published = Published::default();
+    for dir in [out.to_owned(), out.join("feeds"), out.join("embed")] {
+        std::fs::create_dir_all(&dir).map_err(fail(&dir))?;
+        write::remove_stale_temporaries(&dir).map_err(fail(&dir))?;
+    }
+    for file in &files {
+        let path = out.join(&file.path);
+        if write::write_if_changed(&path, &file.bytes).map_err(fail(&path))? {
+            published.written.push(file.path.clone());
+        } else {
+            published.unchanged += 1;
+        }
+    }
+    published.files = files;
+    published.totals = totals;
+    Ok(published)
+}
+
+/// Renders every output file in memory, as [`publish`] would write them.
+pub fn render(
+    config: &Config,
+    entries: &[StoredEntry],
+    topics_of: &[Vec<usize>],
+    empty_updated: DateTime<FixedOffset>,
+) -> Rendered {
     let site = Site {
         title: xml_safe(&config.site.title),
         author: xml_safe(&config.site.author),
         base_url: &config.site.base_url,
     };
     let views = views(config, &site, entries, topics_of, empty_updated);
-    let mut files: Vec<(String, Vec<u8>)> = views
-        .iter()
-        .map(|v| (format!("feeds/{}.atom", v.slug), atom::render(&site, v)))
-        .collect();
-    files.push(("feeds.opml".into(), opml::render(&site, &views)));
-    files.push(("index.html".into(), html::render(&site, &views)));
-
-    let fail = |path: &Path| {
-        let path = path.to_owned();
-        move |source| PublishError { path, source }
-    };
-    let feeds_dir = out.join("feeds");
-    std::fs::create_dir_all(&feeds_dir).map_err(fail(&feeds_dir))?;
-    for dir in [out, feeds_dir.as_path()] {
-        write::remove_stale_temporaries(dir).map_err(fail(dir))?;
+    let file = |path: String, bytes: Vec<u8>| OutputFile { path, bytes };
+    let mut files = Vec::with_capacity(views.len() * 3 + 2);
+    for v in &views {
+        files.push(file(
+            format!("feeds/{}.atom", v.slug),
+            atom::render(&site, v),
+        ));
+        files.push(file(
+            format!("feeds/{}.json", v.slug),
+            json::render(&site, v),
+        ));
+        files.push(file(
+            format!("embed/{}.html", v.slug),
+            embed::render(v, config.embed_entries),
+        ));
     }
-    let mut published = Published::default();
-    for (name, bytes) in files {
-        let path = out.join(&name);
-        if write::write_if_changed(&path, &bytes).map_err(fail(&path))? {
-            published.written.push(name);
-        } else {
-            published.unchanged += 1;
-        }
+    files.push(file("feeds.opml".into(), opml::render(&site, &views)));
+    files.push(file("index.html".into(), html::render(&site, &views)));
+    Rendered {
+        files,
+        totals: views.iter().map(|v| (v.slug.to_owned(), v.total)).collect(),
     }
-    Ok(published)
 }
 
 fn views<'a>(
@@ -126,6 +177,7 @@ fn views<'a>(
             title: xml_safe(&title),
             subtitle: subtitle.as_deref().map(xml_safe),
             url: format!("{}feeds/{slug}.atom", site.base_url),
+            json_url: format!("{}feeds/{slug}.json", site.base_url),
             html_url: format!("{}{anchor}", site.base_url),
             // Entries are newest first, but `updated` is what orders them only up to ties on
             // the second, so take the maximum rather than the first.

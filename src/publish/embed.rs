@@ -1,0 +1,42 @@
+//! `embed/<topic>.html`: a small, self-contained list of a topic's latest entries for a portal
+//! page's iframe. No scripts and nothing loaded from elsewhere; styles inline; links open
+//! outside the frame.
+
+use super::{FeedView, escape};
+use std::fmt::Write;
+
+pub fn render(view: &FeedView<'_>, count: usize) -> Vec<u8> {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<base target=\"_blank\">\n<style>{STYLE}</style>\n</head>\n<body>\n<ul>\n",
+        escape(&view.title)
+    );
+    for item in view.entries.iter().take(count) {
+        let e = item.entry;
+        let _ = writeln!(
+            out,
+            "<li><time datetime=\"{}\">{}</time> <a href=\"{}\" rel=\"noopener noreferrer\">{}</a></li>",
+            e.updated.to_rfc3339(),
+            e.updated.format("%Y-%m-%d"),
+            escape(&e.link),
+            escape(&e.title)
+        );
+    }
+    if view.entries.is_empty() {
+        out.push_str("<li>まだエントリはありません。</li>\n");
+    }
+    let _ = writeln!(
+        out,
+        "</ul>\n<p><a href=\"{}\" rel=\"noopener noreferrer\">Atom フィード</a></p>\n</body>\n</html>",
+        escape(&view.url)
+    );
+    out.into_bytes()
+}
+
+const STYLE: &str = "body{margin:0;font:14px/1.5 system-ui,sans-serif;color:#222}\
+ul{list-style:none;margin:0;padding:0}li{padding:.25rem .5rem;border-bottom:1px solid #eee}\
+time{color:#666;font-size:.85em;margin-right:.5em}a{color:#0645ad;text-decoration:none}\
+p{margin:.25rem .5rem;font-size:.85em}";
