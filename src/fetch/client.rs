@@ -159,10 +159,7 @@ fn fatal(error: FetchError) -> Attempt {
 /// kairan instances started by the same cron minute do not retry in step.
 fn backoff(attempt: u32) -> Duration {
     let base = BACKOFF_BASE * 2u32.saturating_pow(attempt.min(10));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    base + base.mul_f64(f64::from(nanos % 1000) / 4000.0)
+    base + base.mul_f64(fastrand::f64() / 4.0)
 }
 
 /// `Retry-After` as seconds or as an HTTP date.
