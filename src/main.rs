@@ -59,6 +59,17 @@ enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Refresh on a schedule and serve the feeds over HTTP, until SIGINT or SIGTERM.
+    Serve {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Address to listen on (overrides [serve] listen) [default: 127.0.0.1:8080]
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Output directory (overrides [output] dir)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Show what the configuration extracts, without storing or writing anything.
     Check {
         #[command(flatten)]
@@ -110,7 +121,9 @@ const LOCAL_CONFIG: &str = "kairan.toml";
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Out::new(cli.quiet, cli.verbose, cli.log_format == LogFormat::Json);
-    out.init_tracing();
+    // A daemon's log says what it does; a command run by hand or from cron only what went wrong.
+    let daemon = matches!(cli.command, Command::Serve { .. });
+    out.init_tracing(daemon);
     let result = match cli.command {
         Command::Run {
             config,
@@ -121,6 +134,25 @@ fn main() -> ExitCode {
                 c.output_dir = dir;
             }
             cli::run::run(&c, wait, &out)
+        }),
+        Command::Serve {
+            config,
+            listen,
+            out: dir,
+        } => load_config(&config).map(|mut c| {
+            if let Some(dir) = dir {
+                c.output_dir = dir;
+            }
+            if let Some(listen) = listen {
+                c.serve.listen = listen;
+            }
+            match kairan::serve(c) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    out.error(&e.to_string(), &[]);
+                    ExitCode::from(1)
+                }
+            }
         }),
         Command::Check {
             config,

@@ -8,9 +8,9 @@ use crate::config::{Config, Source, SourceKind};
 use crate::dedup::{Merge, dedup};
 use crate::extract::{self, ExtractError};
 use crate::fetch::{Client, FetchError, Fetched, Outcome, decode};
-use crate::model::{Entry, RawRow};
+use crate::model::{Entry, RawRow, StoredEntry};
 use crate::normalize::{self, RowWarning};
-use crate::publish::{self, PublishError, Published};
+use crate::publish::{self, PublishError, Published, Rendered};
 use crate::store::Validators;
 use crate::store::{Changes, Lock, LockError, SourceRecord, Store, StoreError};
 use chrono::{DateTime, FixedOffset, SubsecRound};
@@ -271,14 +271,9 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
 }
 
 /// Renders every feed from what the store holds, classified by the current topic rules (so a
-/// rule change applies to entries that have left the listings too).
+/// rule change applies to entries that have left the listings too), and writes them to `out`.
 pub fn publish_store(config: &Config, store: &Store, out: &Path) -> Result<Published, Error> {
-    let stored = store.entries()?;
-    let classifier = Classifier::new(&config.topics);
-    let topics_of: Vec<Vec<usize>> = stored
-        .iter()
-        .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
-        .collect();
+    let (stored, topics_of) = classified(config, store)?;
     Ok(publish::publish(
         config,
         out,
@@ -286,6 +281,31 @@ pub fn publish_store(config: &Config, store: &Store, out: &Path) -> Result<Publi
         &topics_of,
         store.created()?,
     )?)
+}
+
+/// What [`publish_store`] would write, rendered in memory only.
+pub fn render_store(config: &Config, store: &Store) -> Result<Rendered, Error> {
+    let (stored, topics_of) = classified(config, store)?;
+    Ok(publish::render(
+        config,
+        &stored,
+        &topics_of,
+        store.created()?,
+    ))
+}
+
+/// Every stored entry, newest first, with the indices of its topics.
+fn classified(
+    config: &Config,
+    store: &Store,
+) -> Result<(Vec<StoredEntry>, Vec<Vec<usize>>), Error> {
+    let stored = store.entries()?;
+    let classifier = Classifier::new(&config.topics);
+    let topics_of = stored
+        .iter()
+        .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
+        .collect();
+    Ok((stored, topics_of))
 }
 
 fn now(config: &Config) -> DateTime<FixedOffset> {

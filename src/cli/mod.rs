@@ -29,17 +29,24 @@ impl Out {
         }
     }
 
-    /// Library diagnostics (`KAIRAN_LOG=debug`), on stderr; silenced by `-q`.
-    pub fn init_tracing(&self) {
-        let default = if self.quiet { "off" } else { "warn" };
-        tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_env("KAIRAN_LOG")
-                    .unwrap_or_else(|_| default.into()),
-            )
-            .with_ansi(self.terminal)
-            .with_writer(std::io::stderr)
-            .init();
+    /// Library diagnostics (`KAIRAN_LOG=debug`), on stderr, as text or JSON lines; from `info`
+    /// up for a daemon, else from `warn`; silenced by `-q`.
+    pub fn init_tracing(&self, daemon: bool) {
+        let default = match (self.quiet, daemon || self.verbose) {
+            (true, _) => "off",
+            (false, true) => "info",
+            (false, false) => "warn",
+        };
+        let filter = tracing_subscriber::EnvFilter::try_from_env("KAIRAN_LOG")
+            .unwrap_or_else(|_| default.into());
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        if self.json {
+            builder.json().init();
+        } else {
+            builder.with_ansi(self.terminal).init();
+        }
     }
 
     /// Whether the end-of-run summary is wanted: `-v`, or a person at a terminal.

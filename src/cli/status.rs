@@ -4,7 +4,7 @@
 use super::{Out, print_stdout, table};
 use chrono::{DateTime, FixedOffset};
 use kairan::Config;
-use kairan::classify::{Classifier, Folded};
+use kairan::pipeline::render_store;
 use kairan::store::Store;
 use std::process::ExitCode;
 
@@ -81,50 +81,33 @@ pub fn status(config: &Config, out: &Out) -> ExitCode {
 
 /// Each topic with its stored entries (as the next publish would sort them) and its feed.
 pub fn topics(config: &Config, out: &Out) -> ExitCode {
-    let Some(entries) = open_state(config, out)
-        .and_then(|s| s.entries().map_err(|e| out.error(&e.to_string(), &[])).ok())
-    else {
+    let Some(rendered) = open_state(config, out).and_then(|s| {
+        render_store(config, &s)
+            .map_err(|e| out.error(&e.to_string(), &[]))
+            .ok()
+    }) else {
         return ExitCode::from(1);
-    };
-    let classifier = Classifier::new(&config.topics);
-    let mut counts = vec![0usize; config.topics.len()];
-    for e in &entries {
-        for t in classifier.topics(&Folded::new(&e.title, e.summary.as_deref())) {
-            counts[t] += 1;
-        }
-    }
-    let feed = |slug: &str| {
-        (
-            config
-                .output_dir
-                .join("feeds")
-                .join(format!("{slug}.atom"))
-                .display()
-                .to_string(),
-            format!("{}feeds/{slug}.atom", config.site.base_url),
-        )
     };
     let mut rows = vec![
         ["TOPIC", "ENTRIES", "FILE", "URL", "TITLE"]
             .map(String::from)
             .to_vec(),
     ];
-    let all = feed("all");
-    rows.push(vec![
-        "all".into(),
-        entries.len().to_string(),
-        all.0,
-        all.1,
-        "すべて".into(),
-    ]);
-    for (topic, n) in config.topics.iter().zip(counts) {
-        let (file, url) = feed(&topic.id);
+    for (slug, n) in rendered.totals {
+        let title = config
+            .topics
+            .iter()
+            .find(|t| t.id == slug)
+            .map_or("すべて", |t| t.title.as_str())
+            .to_owned();
+        let file = config.output_dir.join("feeds").join(format!("{slug}.atom"));
+        let url = format!("{}feeds/{slug}.atom", config.site.base_url);
         rows.push(vec![
-            topic.id.clone(),
+            slug,
             n.to_string(),
-            file,
+            file.display().to_string(),
             url,
-            topic.title.clone(),
+            title,
         ]);
     }
     print_stdout(&table(&rows));

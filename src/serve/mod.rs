@@ -1,0 +1,315 @@
+//! `kairan serve`: refreshes on a schedule with the same pipeline as `run`, and serves what was
+//! published from memory. The whole published set is swapped at once after each refresh, so a
+//! request never sees half of one; a refresh that fails leaves the last good set served.
+
+mod cache;
+mod metrics;
+
+use crate::config::Config;
+use crate::pipeline::{self, Options, Report, SourceOutcome};
+use crate::store::{SourceHealth, Store};
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use cache::Files;
+use chrono::{DateTime, Utc};
+use metrics::Metrics;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// What is served between two refreshes.
+struct Snapshot {
+    files: Files,
+    /// When a refresh last published, and when one last ended at all.
+    last_success: Option<DateTime<Utc>>,
+    last_refresh: Option<DateTime<Utc>>,
+    sources: Vec<SourceHealth>,
+}
+
+struct App {
+    config: Config,
+    snapshot: ArcSwap<Snapshot>,
+    metrics: Metrics,
+    /// Cache-Control max-age: clients need not ask again before the next refresh.
+    max_age: u64,
+}
+
+/// Serves until SIGINT or SIGTERM. `listen` is where; the rest comes from `config`.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let addr = config.serve.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let addr = listener.local_addr().unwrap_or(addr);
+    let app = Arc::new(App {
+        max_age: config.serve.interval.as_secs(),
+        snapshot: ArcSwap::from_pointee(initial_snapshot(&config)),
+        metrics: Metrics::default(),
+        config,
+    });
+    tracing::info!(
+        "serving http://{addr}/ , refreshing every {} s",
+        app.max_age
+    );
+    let refresher = tokio::spawn(refresh_loop(app.clone()));
+    let served = axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServeError::Serve);
+    // A refresh is stopped at its next wait; its store commit and file writes do not wait,
+    // so each is whole or not done.
+    refresher.abort();
+    served
+}
+
+/// What the store already holds, so that a restart serves at once what was published.
+fn initial_snapshot(config: &Config) -> Snapshot {
+    let rendered = config
+        .state_path
+        .exists()
+        .then(|| Store::open(&config.state_path))
+        .and_then(Result::ok)
+        .and_then(|store| {
+            let sources = store.health().unwrap_or_default();
+            pipeline::render_store(config, &store)
+                .ok()
+                .map(|r| (r, sources))
+        });
+    match rendered {
+        Some((r, sources)) => Snapshot {
+            files: Files::build(&r.files, &Files::default(), Utc::now()),
+            last_success: None,
+            last_refresh: None,
+            sources,
+        },
+        None => Snapshot {
+            files: Files::default(),
+            last_success: None,
+            last_refresh: None,
+            sources: Vec::new(),
+        },
+    }
+}
+
+async fn refresh_loop(app: Arc<App>) {
+    // SIGHUP asks for a refresh now (`systemctl reload`), instead of at the next interval.
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .expect("a SIGHUP handler can be installed");
+    loop {
+        let started = Instant::now();
+        let result = pipeline::refresh(&app.config, Options::default()).await;
+        let took = started.elapsed();
+        let health = Store::open(&app.config.state_path).and_then(|s| s.health());
+        // Only this loop stores snapshots, so what it loads is what it replaces.
+        let previous = app.snapshot.load_full();
+        let now = Utc::now();
+        let (files, last_success) = match &result {
+            Ok(report) => {
+                log_report(report, took);
+                let files = Files::build(&report.published.files, &previous.files, now);
+                (files, Some(now))
+            }
+            Err(e) => {
+                tracing::error!("refresh failed: {e}; the last good feeds stay served");
+                (previous.files.clone(), previous.last_success)
+            }
+        };
+        app.snapshot.store(Arc::new(Snapshot {
+            files,
+            last_success,
+            last_refresh: Some(now),
+            sources: health.unwrap_or_else(|_| previous.sources.clone()),
+        }));
+        // Counted once what it published is served, so that a count seen means it is there.
+        match &result {
+            Ok(report) => {
+                let failed: Vec<&str> = report.failures().map(|(s, _)| s.id.as_str()).collect();
+                let totals = report.published.totals.clone();
+                app.metrics.refreshed(true, took, &failed, Some(totals));
+            }
+            Err(_) => app.metrics.refreshed(false, took, &[], None),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(jittered(app.config.serve.interval)) => {}
+            _ = hangup.recv() => tracing::info!("SIGHUP: refreshing now"),
+        }
+    }
+}
+
+fn log_report(report: &Report, took: Duration) {
+    for (source, error) in report.failures() {
+        tracing::error!(
+            source = %source.id,
+            url = %source.url,
+            "source {} ({}): {error}",
+            source.id,
+            source.url
+        );
+    }
+    let read = report
+        .sources
+        .iter()
+        .filter(|s| !matches!(s.outcome, SourceOutcome::Failed(_)))
+        .count();
+    tracing::info!(
+        "refreshed in {:.2} s: {read} of {} sources read; {} new, {} updated; {} files written",
+        took.as_secs_f64(),
+        report.sources.len(),
+        report.changes.new,
+        report.changes.updated,
+        report.published.written.len()
+    );
+}
+
+/// The interval give or take a tenth, so that instances started together drift apart.
+fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(0.9 + fastrand::f64() / 5.0)
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler can be installed");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping");
+}
+
+fn router(app: Arc<App>) -> Router {
+    let origins = &app.config.serve.cors_origins;
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let cors = CorsLayer::new()
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_origin(allow);
+    Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/metrics", axum::routing::get(metrics))
+        .fallback(published)
+        .layer(cors)
+        .with_state(app)
+}
+
+/// Every published file, by its path under the output directory; nothing else, and never the
+/// file system.
+async fn published(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let response = if method != Method::GET && method != Method::HEAD {
+        let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        r
+    } else {
+        let path = uri.path();
+        // Traversal and its disguises are refused outright rather than looked up.
+        if path.contains("..") || path.contains('%') || path.contains('\\') || path.contains("//") {
+            StatusCode::BAD_REQUEST.into_response()
+        } else {
+            let key = match path.trim_start_matches('/') {
+                "" => "index.html",
+                p => p,
+            };
+            let snapshot = app.snapshot.load();
+            match snapshot.files.get(key) {
+                Some(file) => file.respond(&method, &headers, app.max_age),
+                None if snapshot.files.is_empty() => not_ready(),
+                None => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    };
+    app.metrics.served(response.status().as_u16());
+    response
+}
+
+fn not_ready() -> Response {
+    let mut r = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "nothing published yet: the first refresh is running\n",
+    )
+        .into_response();
+    r.headers_mut()
+        .insert("retry-after", HeaderValue::from_static("10"));
+    r
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let s = app.snapshot.load();
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
+    let failing = s.sources.iter().any(|h| h.consecutive_failures > 0);
+    let status = match (s.last_success, failing) {
+        (None, _) => "unavailable",
+        (Some(_), true) => "degraded",
+        (Some(_), false) => "ok",
+    };
+    let sources: Vec<_> = app
+        .config
+        .sources
+        .iter()
+        .map(|c| {
+            let h = s.sources.iter().find(|h| h.id == c.id);
+            json!({
+                "id": c.id,
+                "url": c.url.as_str(),
+                "last_success": h.and_then(|h| h.last_success).map(|t| t.to_rfc3339()),
+                "last_error": h.and_then(|h| h.last_error.clone()),
+                "consecutive_failures": h.map_or(0, |h| h.consecutive_failures),
+                "entries": h.map_or(0, |h| h.entries),
+            })
+        })
+        .collect();
+    let body = json!({
+        "status": status,
+        "last_refresh": time(s.last_refresh),
+        "last_success": time(s.last_success),
+        "sources": sources,
+    });
+    let code = if s.last_success.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    app.metrics.served(code.as_u16());
+    let mut r = (code, format!("{body:#}\n")).into_response();
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    app.metrics.served(200);
+    let ids: Vec<String> = app.config.sources.iter().map(|s| s.id.clone()).collect();
+    let mut r = app.metrics.render(&ids).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
