@@ -260,7 +260,7 @@ fn quiet_verbose_and_json_logs() {
     let err = stderr(&verbose);
     assert!(err.contains("source anshin: 62 rows, 62 entries"), "{err}");
     assert!(
-        err.contains("2 sources ok, 0 failed; 69 new, 0 updated, 69 stored; 23 files written"),
+        err.contains("2 sources ok, 0 failed; 69 new, 0 updated, 69 stored; 65 files written"),
         "{err}"
     );
 
