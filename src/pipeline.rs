@@ -139,11 +139,12 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         .zip(gathered.records)
         .map(|(s, r)| (s.id.as_str(), s.url.as_str(), r))
         .collect();
-    let changes = store.commit(now, &records, &gathered.entries)?;
+    let (entries, merges) = dedup(gathered.rows);
+    let changes = store.commit(now, &records, &entries)?;
     let published = publish_store(config, &store, &config.output_dir)?;
     Ok(Report {
         sources: gathered.sources,
-        merges: gathered.merges,
+        merges,
         changes,
         stored: store.count()?,
         published,
@@ -153,16 +154,13 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
 /// What the sources gave in one pass, before anything is stored.
 struct Gathered {
     sources: Vec<SourceReport>,
-    /// Every source's entries, in source and row order, before deduplication.
+    /// Every source's entries, in source and row order, before repeats are merged.
     rows: Vec<Entry>,
-    /// The same, deduplicated.
-    entries: Vec<Entry>,
-    merges: Vec<Merge>,
     /// What to remember of each source's fetch, in the order of the sources.
     records: Vec<SourceRecord>,
 }
 
-/// Extracts and normalizes what was fetched for each of `config.sources`, and merges repeats.
+/// Extracts and normalizes what was fetched for each of `config.sources`.
 fn gather(config: &Config, fetched: Vec<FetchResult>) -> Gathered {
     let tz = config.site.timezone;
     let mut sources = Vec::with_capacity(config.sources.len());
@@ -199,12 +197,9 @@ fn gather(config: &Config, fetched: Vec<FetchResult>) -> Gathered {
             warnings,
         });
     }
-    let (entries, merges) = dedup(rows.clone());
     Gathered {
         sources,
         rows,
-        entries,
-        merges,
         records,
     }
 }
@@ -249,11 +244,14 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
         }
     };
     let gathered = gather(config, fetched);
+    let (entries, merges) = dedup(gathered.rows.clone());
     let classifier = Classifier::new(&config.topics);
     let classify = |e: &Entry| classifier.topics(&Folded::new(&e.title, e.summary.as_deref()));
-    let empty_topics = (0..config.topics.len())
-        .filter(|t| !gathered.entries.iter().any(|e| classify(e).contains(t)))
-        .collect();
+    let mut used = vec![false; config.topics.len()];
+    for t in entries.iter().flat_map(classify) {
+        used[t] = true;
+    }
+    let empty_topics = (0..used.len()).filter(|&t| !used[t]).collect();
     Ok(Inspection {
         sources: gathered.sources,
         rows: gathered
@@ -264,8 +262,8 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
                 (e, topics)
             })
             .collect(),
-        merges: gathered.merges,
-        entries: gathered.entries.len(),
+        merges,
+        entries: entries.len(),
         empty_topics,
     })
 }
