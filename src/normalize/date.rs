@@ -26,34 +26,41 @@ pub enum DateError {
 pub fn parse(text: &str, tz: Tz) -> Result<DateTime<FixedOffset>, DateError> {
     let folded: String = text.nfkc().collect();
     let s = folded.trim();
+    // Messages quote the text as found, without the line breaks around it in the page.
+    let quoted = || text.trim().to_owned();
     if let Some(dt) = parse_rfc3339_lenient(s) {
-        return writable(dt);
+        return writable(dt, quoted);
     }
     if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
-        return writable(dt);
+        return writable(dt, quoted);
     }
-    let (date, time) = scan_calendar(s).ok_or_else(|| DateError::Unrecognized(text.to_owned()))?;
-    let date = date.ok_or_else(|| DateError::Invalid(text.to_owned()))?;
-    local(date.and_time(time.unwrap_or(NaiveTime::MIN)), tz)
-        .ok_or_else(|| DateError::Invalid(text.to_owned()))
-        .and_then(writable)
+    let (date, time) = scan_calendar(s).ok_or_else(|| DateError::Unrecognized(quoted()))?;
+    let date = date.ok_or_else(|| DateError::Invalid(quoted()))?;
+    let dt = local(date.and_time(time.unwrap_or(NaiveTime::MIN)), tz)
+        .ok_or_else(|| DateError::Invalid(quoted()))?;
+    writable(dt, quoted)
 }
 
 /// An instant (as a feed parser gives it, in UTC) shown in the configured zone.
 pub fn in_zone(instant: DateTime<Utc>, tz: Tz) -> Result<DateTime<FixedOffset>, DateError> {
-    writable(instant.with_timezone(&tz).fixed_offset())
+    writable(instant.with_timezone(&tz).fixed_offset(), || {
+        instant.to_rfc3339()
+    })
 }
 
 /// Every date leaves this module through here, because Atom (`xsd:dateTime`) and the store write
 /// RFC 3339: four-digit years (and no year 0), offsets in whole minutes. A zone's local mean
 /// time before standard time (Tokyo before 1888: +09:18:59) has seconds in its offset, which
 /// chrono rounds when printing, so the printed date would be another instant.
-fn writable(d: DateTime<FixedOffset>) -> Result<DateTime<FixedOffset>, DateError> {
+fn writable(
+    d: DateTime<FixedOffset>,
+    quoted: impl FnOnce() -> String,
+) -> Result<DateTime<FixedOffset>, DateError> {
     let years = [d.year(), d.naive_utc().year()];
     if d.offset().local_minus_utc() % 60 == 0 && years.iter().all(|y| (1..=9999).contains(y)) {
         Ok(d)
     } else {
-        Err(DateError::Unwritable(d.to_rfc3339()))
+        Err(DateError::Unwritable(quoted()))
     }
 }
 
