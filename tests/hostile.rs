@@ -448,3 +448,57 @@ fn impossible_and_unwritable_dates_are_warnings_not_rollovers() {
     assert_eq!(all.entries.len(), 7);
     validate_independently(&ws.out());
 }
+
+#[test]
+fn unclosed_and_misnested_markup_keeps_rows_apart_and_scripts_out() {
+    // Rows in IPA's markup, broken the ways real pages break; the last row opens a script
+    // that never closes, which makes the rest of the page script text, as in a browser.
+    let rows = [
+        r#"<li class="news-list__item"><a href="/security/test/u1.html"><p class="news-list__ttl">閉じない<b>項目</p>"#,
+        r#"<li class="news-list__item"><a href="/security/test/u2.html"><p class="news-list__ttl">誤った</i>入れ子</b>の<em>題</p></em></a></li>"#,
+        r#"<li class="news-list__item"><p class="news-list__ttl"><a href="/security/test/u3.html">リンク<p>の中の段落</a></p></li>"#,
+        r#"<li class="news-list__item"><a href="/security/test/u4.html"><p class="news-list__ttl">注釈<!-- 隠れた --!>の後</p><div class="news-list__txt">概要<style>p{color:red}</style></div>"#,
+        r#"<li class="news-list__item"><a href="/security/test/u5.html"><p class="news-list__ttl">最後の行<script>document.write('<li class="news-list__item">注入された行');"#,
+    ];
+    let page = format!(
+        "<!DOCTYPE html><html><body><ul class=\"news-list\">{}",
+        rows.concat()
+    );
+    let (_server, ws) = serve("unclosed", Reply::html(page), good_alerts());
+    assert_status(&ws.run(), 0);
+    let all = ws.feed("all");
+    // Each row keeps its own title and link, whatever its neighbours leave open; a paragraph
+    // inside the title's paragraph ends the title, as it does in a browser.
+    let mut rows: Vec<(&str, &str)> = all
+        .entries
+        .iter()
+        .filter_map(|e| Some((title(e), e.links[0].href.split("/security/test/").nth(1)?)))
+        .collect();
+    rows.sort_by_key(|r| r.1);
+    assert_eq!(
+        rows,
+        [
+            ("閉じない項目", "u1.html"),
+            ("誤った入れ子の題", "u2.html"),
+            ("リンク", "u3.html"),
+            ("注釈の後", "u4.html"),
+            ("最後の行", "u5.html"),
+        ]
+    );
+    assert_eq!(
+        entry(&all, "注釈").summary.as_ref().unwrap().content,
+        "概要"
+    );
+    let text = published(&ws);
+    for bad in [
+        "<script",
+        "document.write",
+        "注入された行",
+        "<b>",
+        "color:red",
+        "隠れた",
+    ] {
+        assert!(!text.contains(bad), "{bad} published");
+    }
+    validate_independently(&ws.out());
+}
