@@ -167,14 +167,15 @@ fn row(link: impl Strategy<Value = Option<String>>) -> impl Strategy<Value = Raw
         })
 }
 
-/// Rows of two sources, numbered as they would be extracted.
-fn rows(link: impl Strategy<Value = Option<String>>) -> impl Strategy<Value = Vec<Rows>> {
+/// A row and which of two sources it is from (`true`: the second).
+type Sourced = (bool, RawRow);
+
+fn rows(link: impl Strategy<Value = Option<String>>) -> impl Strategy<Value = Vec<Sourced>> {
     prop::collection::vec((any::<bool>(), row(link)), 1..24)
 }
 
-type Rows = (bool, RawRow);
-
-fn normalized(rows: &[Rows]) -> Vec<Entry> {
+/// Each source's rows, numbered as extraction numbers them, through the real normalize.
+fn normalized(rows: &[Sourced]) -> Vec<Entry> {
     let page =
         url::Url::parse("https://www.ipa.go.jp/security/anshin/attention/index.html").unwrap();
     let mut entries = Vec::new();
@@ -220,7 +221,7 @@ impl Case {
         }
     }
 
-    fn commit(&mut self, now: &str, rows: &[Rows]) {
+    fn commit(&mut self, now: &str, rows: &[Sourced]) {
         let (entries, _) = dedup(normalized(rows));
         self.store.commit(at(now), &[], &entries).unwrap();
     }
@@ -352,7 +353,7 @@ proptest! {
         let ids = case.ids_by_key();
         let published = atom_ids(&case.publish("out"));
 
-        let edited: Vec<Rows> = order
+        let edited: Vec<Sourced> = order
             .iter()
             .map(|&i| {
                 let (source, row) = &rows[i];
