@@ -3,7 +3,11 @@
 //! 個人編 and 組織編 never merge, and the cost per entry stays flat however many there are.
 
 use crate::model::{Entry, EntryKey, Origin};
+use chrono::{DateTime, FixedOffset};
+use std::cmp::Reverse;
 use std::collections::HashMap;
+
+type Date = DateTime<FixedOffset>;
 
 /// A key under which several rows were merged into one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +56,8 @@ fn merge(into: &mut Entry, other: Entry) {
         into.link = other.link;
     }
     into.summary = fuller(into.summary.take(), other.summary);
-    into.published = min_some(into.published, other.published);
-    into.updated = into.updated.max(other.updated);
+    into.published = earliest(into.published, other.published);
+    into.updated = latest(into.updated, other.updated);
     into.origins.extend(other.origins);
 }
 
@@ -68,9 +72,18 @@ fn fuller(a: Option<String>, b: Option<String>) -> Option<String> {
     }
 }
 
-fn min_some<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+// Dates compare by instant alone, but one instant can be written with different offsets (a
+// listing's midnight at +09:00, a feed's 15:00 UTC the day before): of those the larger offset
+// is kept, so that what is published does not depend on the order of the rows.
+
+fn earliest(a: Option<Date>, b: Option<Date>) -> Option<Date> {
+    a.into_iter()
+        .chain(b)
+        .min_by_key(|d| (*d, Reverse(d.offset().local_minus_utc())))
+}
+
+fn latest(a: Option<Date>, b: Option<Date>) -> Option<Date> {
+    a.into_iter()
+        .chain(b)
+        .max_by_key(|d| (*d, d.offset().local_minus_utc()))
 }

@@ -21,15 +21,14 @@ pub fn extract(bytes: &[u8], tz: Tz) -> Result<Vec<RawRow>, ExtractError> {
     if feed.entries.is_empty() {
         return Err(ExtractError::EmptyFeed);
     }
-    Ok(feed
-        .entries
+    feed.entries
         .into_iter()
         .enumerate()
         .map(|(i, e)| row(i + 1, e))
-        .collect())
+        .collect()
 }
 
-fn row(position: usize, e: Entry) -> RawRow {
+fn row(position: usize, e: Entry) -> Result<RawRow, ExtractError> {
     // feed-rs makes up ids (link + title for RSS 1.0), so the entry's own id is not used:
     // normalize keys entries by their canonical link.
     let link = e
@@ -38,26 +37,28 @@ fn row(position: usize, e: Entry) -> RawRow {
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .or(e.links.first())
         .map(|l| l.href.clone());
-    let summary = e.summary.as_ref().map(text).or_else(|| {
-        e.content
-            .as_ref()
-            .and_then(|c| c.body.as_deref())
-            .map(fragment_text)
-    });
-    RawRow {
+    let summary = match (
+        &e.summary,
+        e.content.as_ref().and_then(|c| c.body.as_deref()),
+    ) {
+        (Some(s), _) => Some(text(s)?),
+        (None, Some(body)) => Some(fragment_text(body)?),
+        (None, None) => None,
+    };
+    Ok(RawRow {
         position,
-        title: e.title.as_ref().map(text),
+        title: e.title.as_ref().map(text).transpose()?,
         link,
         summary,
         published: e.published.map(RawDate::Instant),
         updated: e.updated.map(RawDate::Instant),
-    }
+    })
 }
 
 /// Feed text is either plain or HTML; either way a reader sees text.
-fn text(t: &Text) -> String {
+fn text(t: &Text) -> Result<String, ExtractError> {
     if t.content_type.as_str().starts_with("text/plain") {
-        t.content.clone()
+        Ok(t.content.clone())
     } else {
         fragment_text(&t.content)
     }

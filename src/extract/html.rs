@@ -5,11 +5,21 @@ use super::ExtractError;
 use crate::config::Selectors;
 use crate::model::{RawDate, RawRow};
 use ego_tree::NodeRef;
-use scraper::{ElementRef, Html, Node};
+use html5ever::tendril::{StrTendril, TendrilSink};
+use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
+use html5ever::{Attribute, QualName, local_name, ns};
+use scraper::{ElementRef, Html, HtmlTreeSink, Node};
+use std::borrow::Cow;
+use std::cell::Cell;
+
+/// Deepest nesting of elements read. html5ever's tree builder takes time quadratic in the depth
+/// (servo/html5ever#788: a few hundred KB of nested `<div>` is minutes of CPU), so a page
+/// nested deeper is refused. Browsers stop nesting at 512 too.
+pub const MAX_DEPTH: usize = 512;
 
 /// Extracts the rows of a decoded listing page.
 pub fn extract(page: &str, select: &Selectors) -> Result<Vec<RawRow>, ExtractError> {
-    let document = Html::parse_document(page);
+    let document = parse(page, false)?;
     let rows: Vec<RawRow> = document
         .select(&select.item)
         .enumerate()
@@ -114,7 +124,133 @@ fn push_children<'a>(stack: &mut Vec<(NodeRef<'a, Node>, bool)>, node: NodeRef<'
 }
 
 /// The text of an HTML fragment, as [`text`] reads it (feeds carry HTML in their summaries).
-pub fn fragment_text(html: &str) -> String {
-    let fragment = Html::parse_fragment(html);
-    text(fragment.root_element())
+pub fn fragment_text(html: &str) -> Result<String, ExtractError> {
+    let fragment = parse(html, true)?;
+    Ok(text(fragment.root_element()))
+}
+
+/// Parses a document or a fragment as scraper does, fed in pieces so that parsing stops soon
+/// after an element is nested deeper than [`MAX_DEPTH`].
+fn parse(html: &str, fragment: bool) -> Result<Html, ExtractError> {
+    const PIECE: usize = 4096;
+    let sink = DepthGuard {
+        inner: HtmlTreeSink::new(if fragment {
+            Html::new_fragment()
+        } else {
+            Html::new_document()
+        }),
+        too_deep: Cell::new(false),
+    };
+    let mut parser = if fragment {
+        let body = QualName::new(None, ns!(html), local_name!("body"));
+        html5ever::parse_fragment(sink, Default::default(), body, Vec::new(), false)
+    } else {
+        html5ever::parse_document(sink, Default::default())
+    };
+    let mut rest = html;
+    while !rest.is_empty() {
+        let mut at = rest.len().min(PIECE);
+        while !rest.is_char_boundary(at) {
+            at += 1;
+        }
+        parser.process(StrTendril::from_slice(&rest[..at]));
+        if parser.tokenizer.sink.sink.too_deep.get() {
+            return Err(ExtractError::TooDeep(MAX_DEPTH));
+        }
+        rest = &rest[at..];
+    }
+    Ok(parser.finish())
+}
+
+/// scraper's tree sink, noting when an element is appended deeper than [`MAX_DEPTH`].
+struct DepthGuard {
+    inner: HtmlTreeSink,
+    too_deep: Cell<bool>,
+}
+
+impl TreeSink for DepthGuard {
+    type Handle = <HtmlTreeSink as TreeSink>::Handle;
+    type Output = Html;
+    type ElemName<'a> = <HtmlTreeSink as TreeSink>::ElemName<'a>;
+
+    fn append(&self, parent: &Self::Handle, child: NodeOrText<Self::Handle>) {
+        if matches!(child, NodeOrText::AppendNode(_)) {
+            let html = self.inner.0.borrow();
+            let depth = html
+                .tree
+                .get(*parent)
+                .map_or(0, |p| p.ancestors().take(MAX_DEPTH).count() + 1);
+            if depth >= MAX_DEPTH {
+                self.too_deep.set(true);
+            }
+        }
+        self.inner.append(parent, child)
+    }
+
+    // The rest is scraper's own.
+    fn finish(self) -> Html {
+        self.inner.finish()
+    }
+    fn parse_error(&self, msg: Cow<'static, str>) {
+        self.inner.parse_error(msg)
+    }
+    fn get_document(&self) -> Self::Handle {
+        self.inner.get_document()
+    }
+    fn elem_name<'a>(&'a self, target: &'a Self::Handle) -> Self::ElemName<'a> {
+        self.inner.elem_name(target)
+    }
+    fn create_element(
+        &self,
+        name: QualName,
+        attrs: Vec<Attribute>,
+        flags: ElementFlags,
+    ) -> Self::Handle {
+        self.inner.create_element(name, attrs, flags)
+    }
+    fn create_comment(&self, text: StrTendril) -> Self::Handle {
+        self.inner.create_comment(text)
+    }
+    fn create_pi(&self, target: StrTendril, data: StrTendril) -> Self::Handle {
+        self.inner.create_pi(target, data)
+    }
+    fn append_based_on_parent_node(
+        &self,
+        element: &Self::Handle,
+        prev_element: &Self::Handle,
+        child: NodeOrText<Self::Handle>,
+    ) {
+        self.inner
+            .append_based_on_parent_node(element, prev_element, child)
+    }
+    fn append_doctype_to_document(
+        &self,
+        name: StrTendril,
+        public_id: StrTendril,
+        system_id: StrTendril,
+    ) {
+        self.inner
+            .append_doctype_to_document(name, public_id, system_id)
+    }
+    fn get_template_contents(&self, target: &Self::Handle) -> Self::Handle {
+        self.inner.get_template_contents(target)
+    }
+    fn same_node(&self, x: &Self::Handle, y: &Self::Handle) -> bool {
+        self.inner.same_node(x, y)
+    }
+    fn set_quirks_mode(&self, mode: QuirksMode) {
+        self.inner.set_quirks_mode(mode)
+    }
+    fn append_before_sibling(&self, sibling: &Self::Handle, new_node: NodeOrText<Self::Handle>) {
+        self.inner.append_before_sibling(sibling, new_node)
+    }
+    fn add_attrs_if_missing(&self, target: &Self::Handle, attrs: Vec<Attribute>) {
+        self.inner.add_attrs_if_missing(target, attrs)
+    }
+    fn remove_from_parent(&self, target: &Self::Handle) {
+        self.inner.remove_from_parent(target)
+    }
+    fn reparent_children(&self, node: &Self::Handle, new_parent: &Self::Handle) {
+        self.inner.reparent_children(node, new_parent)
+    }
 }

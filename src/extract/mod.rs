@@ -11,4 +11,6 @@ pub enum ExtractError {
     EmptyFeed,
     #[error("not a feed that can be read: {0}")]
     Feed(String),
+    #[error("the markup nests elements more than {0} deep: not read")]
+    TooDeep(usize),
 }

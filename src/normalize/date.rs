@@ -5,7 +5,7 @@
 //! optional `HH:MM[:SS]`, anywhere in the text (`公開日:2025年4月1日`). A date without a zone is
 //! in the configured zone; a date without a time is midnight there.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use unicode_normalization::UnicodeNormalization;
 use url::Url;
@@ -16,27 +16,52 @@ pub enum DateError {
     Unrecognized(String),
     #[error("\"{0}\" is not a valid date")]
     Invalid(String),
+    #[error(
+        "\"{0}\" cannot be published: RFC 3339 needs a year from 1 to 9999 and a whole-minute offset"
+    )]
+    Unwritable(String),
 }
 
 /// Parses a date as printed by a listing or a feed.
 pub fn parse(text: &str, tz: Tz) -> Result<DateTime<FixedOffset>, DateError> {
     let folded: String = text.nfkc().collect();
     let s = folded.trim();
+    // Messages quote the text as found, without the line breaks around it in the page.
+    let quoted = || text.trim().to_owned();
     if let Some(dt) = parse_rfc3339_lenient(s) {
-        return Ok(dt);
+        return writable(dt, quoted);
     }
     if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
-        return Ok(dt);
+        return writable(dt, quoted);
     }
-    let (date, time) = scan_calendar(s).ok_or_else(|| DateError::Unrecognized(text.to_owned()))?;
-    let date = date.ok_or_else(|| DateError::Invalid(text.to_owned()))?;
-    local(date.and_time(time.unwrap_or(NaiveTime::MIN)), tz)
-        .ok_or_else(|| DateError::Invalid(text.to_owned()))
+    let (date, time) = scan_calendar(s).ok_or_else(|| DateError::Unrecognized(quoted()))?;
+    let date = date.ok_or_else(|| DateError::Invalid(quoted()))?;
+    let dt = local(date.and_time(time.unwrap_or(NaiveTime::MIN)), tz)
+        .ok_or_else(|| DateError::Invalid(quoted()))?;
+    writable(dt, quoted)
 }
 
 /// An instant (as a feed parser gives it, in UTC) shown in the configured zone.
-pub fn in_zone(instant: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
-    instant.with_timezone(&tz).fixed_offset()
+pub fn in_zone(instant: DateTime<Utc>, tz: Tz) -> Result<DateTime<FixedOffset>, DateError> {
+    writable(instant.with_timezone(&tz).fixed_offset(), || {
+        instant.to_rfc3339()
+    })
+}
+
+/// Every date leaves this module through here, because Atom (`xsd:dateTime`) and the store write
+/// RFC 3339: four-digit years (and no year 0), offsets in whole minutes. A zone's local mean
+/// time before standard time (Tokyo before 1888: +09:18:59) has seconds in its offset, which
+/// chrono rounds when printing, so the printed date would be another instant.
+fn writable(
+    d: DateTime<FixedOffset>,
+    quoted: impl FnOnce() -> String,
+) -> Result<DateTime<FixedOffset>, DateError> {
+    let years = [d.year(), d.naive_utc().year()];
+    if d.offset().local_minus_utc() % 60 == 0 && years.iter().all(|y| (1..=9999).contains(y)) {
+        Ok(d)
+    } else {
+        Err(DateError::Unwritable(quoted()))
+    }
 }
 
 /// A local time in `tz`; in a gap or overlap, the earliest valid reading.
@@ -197,6 +222,25 @@ mod tests {
             parse("12023/01/01", Tokyo),
             Err(DateError::Unrecognized(_))
         ));
+    }
+
+    #[test]
+    fn dates_rfc_3339_cannot_write_are_refused() {
+        // Tokyo's local mean time (+09:18:59) and years RFC 3339 and xsd:dateTime cannot carry.
+        for s in ["1800/01/01", "0000/01/01", "0000-01-01T00:00:00Z"] {
+            assert!(
+                matches!(parse(s, Tokyo), Err(DateError::Unwritable(_))),
+                "{s}"
+            );
+        }
+        assert_eq!(p("1888/01/02"), "1888-01-02T00:00:00+09:00");
+        let lmt = DateTime::parse_from_rfc3339("1887-01-01T00:00:00Z").unwrap();
+        assert!(in_zone(lmt.to_utc(), Tokyo).is_err());
+        let late = DateTime::parse_from_rfc3339("9999-12-31T20:00:00Z").unwrap();
+        assert!(
+            in_zone(late.to_utc(), Tokyo).is_err(),
+            "year 10000 in Japan"
+        );
     }
 
     #[test]

@@ -79,7 +79,9 @@ fn entry(
 
     let mut date = |raw: Option<RawDate>, what: &str| -> Option<DateTime<FixedOffset>> {
         match raw? {
-            RawDate::Instant(i) => Some(date::in_zone(i, tz)),
+            RawDate::Instant(i) => date::in_zone(i, tz)
+                .map_err(|e| warn(format!("{what} date: {e}")))
+                .ok(),
             RawDate::Text(t) if t.trim().is_empty() => None,
             RawDate::Text(t) => date::parse(&t, tz)
                 .map_err(|e| warn(format!("{what} date: {e}")))

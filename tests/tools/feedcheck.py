@@ -4,8 +4,9 @@
 Usage: feedcheck.py OUT_DIR
 
 Every feeds/*.atom must parse with feedparser without a bozo flag and carry the elements feed
-readers rely on; feeds.opml must be well-formed and list every feed with an absolute URL; the
-index page must hold no script. Exit 0 when all holds, 1 with a list of problems, 3 when
+readers rely on; feeds.opml must be well-formed, carry what OPML 2.0 requires (a version,
+head/title, a text on every outline, and text, type and xmlUrl on every feed outline) and list
+every feed with an absolute URL; the index page must hold no script. Exit 0 when all holds, 1 with a list of problems, 3 when
 feedparser is not installed.
 """
 import pathlib
@@ -57,6 +58,18 @@ def check_opml(out, feeds, problems):
     except (ET.ParseError, OSError) as e:
         problems.append(f"feeds.opml: {e}")
         return
+    if root.tag != "opml" or root.get("version") not in ("1.0", "1.1", "2.0"):
+        problems.append(f"feeds.opml: root <{root.tag} version={root.get('version')!r}>, want <opml version=\"2.0\">")
+    title = root.find("head/title")
+    if title is None or not (title.text or "").strip():
+        problems.append("feeds.opml: no head/title")
+    if root.find("body") is None:
+        problems.append("feeds.opml: no body")
+    for o in root.iter("outline"):
+        if not (o.get("text") or "").strip():
+            problems.append(f"feeds.opml: outline {o.attrib} has no text")
+        if (o.get("xmlUrl") or o.get("type")) and not (o.get("type") and o.get("xmlUrl")):
+            problems.append(f"feeds.opml: feed outline {o.attrib} needs type and xmlUrl")
     urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]
     names = sorted(pathlib.PurePosixPath(urlparse(u).path).name for u in urls)
     if names != sorted(f.name for f in feeds):
