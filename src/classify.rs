@@ -1,8 +1,14 @@
 //! Entries → topics, by the rule words of the configuration. A word matches when it is a
 //! substring of the folded (NFKC, lower-case) title or summary.
+//!
+//! All the words of all the topics go into one Aho-Corasick automaton, so an entry's text is
+//! scanned once (title, then summary) whatever the number of topics and words.
 
 use crate::config::Topic;
 use crate::normalize::text::fold;
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// Where a rule word was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +24,37 @@ pub struct Explanation {
     pub matched: Vec<(String, Field)>,
 }
 
-pub struct Classifier<'a> {
-    topics: &'a [Topic],
+/// A name for the rules of `topics` (their ids and words, and how text is compared): topics
+/// stored by one set of rules stay valid exactly while this stays the same.
+pub fn fingerprint(topics: &[Topic]) -> String {
+    let mut h = Sha256::new();
+    // The version of `fold` and of the matching: bump it when either changes what matches.
+    h.update(b"kairan topic rules 1");
+    let mut field = |s: &str| {
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    for t in topics {
+        field(&t.id);
+        for list in [&t.any, &t.all, &t.none] {
+            field(&list.len().to_string());
+            list.iter().for_each(|w| field(w));
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A topic's rules as indices into the classifier's distinct words.
+struct Rules {
+    any: Vec<usize>,
+    all: Vec<usize>,
+    none: Vec<usize>,
+}
+
+pub struct Classifier {
+    words: Vec<String>,
+    automaton: AhoCorasick,
+    rules: Vec<Rules>,
 }
 
 /// An entry's text folded once, for all topics.
@@ -35,56 +70,87 @@ impl Folded {
             summary: summary.map(fold).unwrap_or_default(),
         }
     }
-
-    fn find(&self, word: &str) -> Option<Field> {
-        if self.title.contains(word) {
-            Some(Field::Title)
-        } else if self.summary.contains(word) {
-            Some(Field::Summary)
-        } else {
-            None
-        }
-    }
 }
 
-impl<'a> Classifier<'a> {
-    pub fn new(topics: &'a [Topic]) -> Self {
-        Classifier { topics }
+impl Classifier {
+    pub fn new(topics: &[Topic]) -> Self {
+        let mut words = Vec::new();
+        let mut index = HashMap::new();
+        let mut ids = |list: &[String]| -> Vec<usize> {
+            list.iter()
+                .map(|w| {
+                    *index.entry(w.clone()).or_insert_with(|| {
+                        words.push(w.clone());
+                        words.len() - 1
+                    })
+                })
+                .collect()
+        };
+        let rules = topics
+            .iter()
+            .map(|t| Rules {
+                any: ids(&t.any),
+                all: ids(&t.all),
+                none: ids(&t.none),
+            })
+            .collect();
+        // Rule words are short and few (hundreds at most): a DFA is small, the fastest to scan
+        // with, and building it cannot fail.
+        let automaton = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&words)
+            .expect("an automaton of the rule words");
+        Classifier {
+            words,
+            automaton,
+            rules,
+        }
+    }
+
+    /// Where each distinct word was found, the title winning over the summary.
+    fn scan(&self, text: &Folded) -> Vec<Option<Field>> {
+        let mut found = vec![None; self.words.len()];
+        for (field, haystack) in [(Field::Summary, &text.summary), (Field::Title, &text.title)] {
+            // Overlapping: one word may be inside another (偽セキュリティ警告, セキュリティ警告).
+            for m in self.automaton.find_overlapping_iter(haystack.as_str()) {
+                found[m.pattern().as_usize()] = Some(field);
+            }
+        }
+        found
     }
 
     /// Indices (into the configured topics) of the topics the text belongs to.
     pub fn topics(&self, text: &Folded) -> Vec<usize> {
-        (0..self.topics.len())
-            .filter(|&i| self.explain_one(i, text).is_some())
+        let found = self.scan(text);
+        (0..self.rules.len())
+            .filter(|&i| self.matches(i, &found))
             .collect()
     }
 
     /// The matching topics with the words that put the text there.
     pub fn explain(&self, text: &Folded) -> Vec<Explanation> {
-        (0..self.topics.len())
-            .filter_map(|i| self.explain_one(i, text))
+        let found = self.scan(text);
+        let words = |list: &[usize]| -> Vec<(String, Field)> {
+            list.iter()
+                .filter_map(|&w| found[w].map(|f| (self.words[w].clone(), f)))
+                .collect()
+        };
+        (0..self.rules.len())
+            .filter(|&i| self.matches(i, &found))
+            .map(|i| Explanation {
+                topic: i,
+                matched: [words(&self.rules[i].all), words(&self.rules[i].any)].concat(),
+            })
             .collect()
     }
 
-    fn explain_one(&self, i: usize, text: &Folded) -> Option<Explanation> {
-        let topic = &self.topics[i];
-        if topic.none.iter().any(|w| text.find(w).is_some()) {
-            return None;
-        }
-        let mut matched = Vec::new();
-        for w in &topic.all {
-            matched.push((w.clone(), text.find(w)?));
-        }
-        let any: Vec<_> = topic
-            .any
-            .iter()
-            .filter_map(|w| text.find(w).map(|f| (w.clone(), f)))
-            .collect();
-        if !topic.any.is_empty() && any.is_empty() {
-            return None;
-        }
-        matched.extend(any);
-        Some(Explanation { topic: i, matched })
+    /// No `none` word, every `all` word, and an `any` word if there are any.
+    fn matches(&self, i: usize, found: &[Option<Field>]) -> bool {
+        let rules = &self.rules[i];
+        let seen = |w: &usize| found[*w].is_some();
+        !rules.none.iter().any(seen)
+            && rules.all.iter().all(seen)
+            && (rules.any.is_empty() || rules.any.iter().any(seen))
     }
 }
 
@@ -120,5 +186,25 @@ mod tests {
         assert_eq!(c.topics(&other), vec![0, 2]);
         let why = c.explain(&other);
         assert_eq!(why[0].matched, vec![("sms".to_owned(), Field::Summary)]);
+    }
+
+    #[test]
+    fn words_inside_other_words_and_in_both_fields_are_found() {
+        let topics = [
+            topic(&["偽セキュリティ警告"], &[], &[]),
+            topic(&["セキュリティ警告"], &[], &[]),
+            topic(&[], &["警告", "詐欺"], &[]),
+        ];
+        let c = Classifier::new(&topics);
+        let text = Folded::new("偽セキュリティ警告に注意", Some("サポート詐欺の手口と警告"));
+        assert_eq!(c.topics(&text), vec![0, 1, 2]);
+        let why = c.explain(&text);
+        assert_eq!(
+            why[2].matched,
+            vec![
+                ("警告".to_owned(), Field::Title),
+                ("詐欺".to_owned(), Field::Summary)
+            ]
+        );
     }
 }

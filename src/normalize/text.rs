@@ -1,6 +1,6 @@
 //! Text cleanup: control characters, whitespace, length bounds, folding for comparison.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Longest title kept, in characters; longer ones are cut with an ellipsis.
 pub const MAX_TITLE_CHARS: usize = 300;
@@ -10,7 +10,25 @@ pub const MAX_SUMMARY_CHARS: usize = 2000;
 /// NFKC and lower case: the form titles and rule words are compared in, so that full-width and
 /// half-width forms (ＳＭＳ, SMS, sms) are one.
 pub fn fold(s: &str) -> String {
-    s.nfkc().flat_map(char::to_lowercase).collect()
+    // Most titles and summaries are ASCII, kana, kanji and common CJK punctuation, which NFKC
+    // leaves as they are: they need neither normalization tables nor case tables.
+    if s.chars().all(|c| c.is_ascii() || is_stable_cjk(c)) {
+        return s.to_ascii_lowercase();
+    }
+    let mut out = String::with_capacity(s.len());
+    if is_nfkc_quick(s.chars()) == IsNormalized::Yes {
+        out.extend(s.chars().flat_map(char::to_lowercase));
+    } else {
+        out.extend(s.nfkc().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// Characters that NFKC maps to themselves and that no neighbour can recompose, and that have
+/// no case: CJK punctuation up to the combining tone marks, hiragana and katakana without the
+/// combining and compatibility sound marks, and the CJK unified ideographs.
+fn is_stable_cjk(c: char) -> bool {
+    matches!(c, '\u{3001}'..='\u{3029}' | '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FE}' | '\u{4E00}'..='\u{9FFF}')
 }
 
 /// Characters that may not (or should not) appear in XML 1.0 output: C0 controls other than tab,
@@ -76,6 +94,24 @@ mod tests {
     fn fold_makes_width_and_case_one() {
         assert_eq!(fold("ＳＭＳ　Ｐａｓｓ"), "sms pass");
         assert_eq!(fold("２０２３"), "2023");
+        assert_eq!(fold("ﾊﾟｽﾜｰﾄﾞＡ"), "パスワードa");
+    }
+
+    #[test]
+    fn the_stable_cjk_characters_fold_to_themselves() {
+        for c in ('\u{3000}'..='\u{9FFF}').filter(|&c| is_stable_cjk(c)) {
+            let alone = c.to_string();
+            assert_eq!(alone.nfkc().collect::<String>(), alone, "{c:?}");
+            assert!(c.to_lowercase().eq([c]), "{c:?} has a lower case");
+            // A starter: composition only ever joins a starter with what follows it, and the
+            // characters that can follow to compose (marks, jamo, vowel signs) are not here.
+            assert_eq!(unicode_normalization::char::canonical_combining_class(c), 0);
+        }
+        let all: String = ('\u{3000}'..='\u{9FFF}')
+            .filter(|&c| is_stable_cjk(c))
+            .collect();
+        assert!(all.nfkc().eq(all.chars()));
+        assert_eq!(fold(&format!("{all}ABC")), format!("{all}abc"));
     }
 
     #[test]
