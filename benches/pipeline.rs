@@ -3,11 +3,11 @@
 //! `cargo bench --bench pipeline`; the method and the figures are in BENCHMARKS.md.
 
 use chrono::{FixedOffset, TimeZone};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kairan::Config;
 use kairan::classify::{Classifier, Folded};
 use kairan::config::SourceKind;
-use kairan::model::{Entry, EntryKey, Origin, StoredEntry};
+use kairan::model::{Entry, EntryKey, Origin};
 use std::hint::black_box;
 use url::Url;
 
@@ -27,20 +27,24 @@ fn rows(config: &Config) -> Vec<kairan::model::RawRow> {
     kairan::extract::html::extract(&page, select).unwrap()
 }
 
-fn stored(entries: &[Entry]) -> Vec<StoredEntry> {
-    entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| StoredEntry {
-            id: format!("urn:uuid:00000000-0000-8000-8000-{i:012}"),
-            key: e.key.clone(),
-            title: e.title.clone(),
-            link: e.link.clone(),
-            summary: e.summary.clone(),
-            published: e.published.unwrap(),
-            updated: e.updated.unwrap(),
-        })
-        .collect()
+/// The shipped configuration with its sources read from the fixtures, and a directory for the
+/// state and output.
+fn on_fixtures() -> (Config, tempfile::TempDir) {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/ipa");
+    let text = include_str!("../config/ipa.toml")
+        .replace(
+            "https://www.ipa.go.jp/security/anshin/attention/index.html",
+            &format!("{fixtures}/anshin-seed.html"),
+        )
+        .replace(
+            "https://www.ipa.go.jp/security/alert-rss.rdf",
+            &format!("{fixtures}/alert-rss.rdf"),
+        );
+    let mut config = Config::parse(&text, "bench").unwrap();
+    let root = tempfile::tempdir().unwrap();
+    config.state_path = root.path().join("kairan.db");
+    config.output_dir = root.path().join("public");
+    (config, root)
 }
 
 fn seed_stages(c: &mut Criterion) {
@@ -52,8 +56,10 @@ fn seed_stages(c: &mut Criterion) {
     let mut g = c.benchmark_group("seed");
     g.bench_function("decode+extract", |b| {
         b.iter(|| {
-            let (text, _) =
-                kairan::fetch::decode::decode_html(black_box(SEED), Some("text/html; charset=utf-8"));
+            let (text, _) = kairan::fetch::decode::decode_html(
+                black_box(SEED),
+                Some("text/html; charset=utf-8"),
+            );
             kairan::extract::html::extract(&text, select).unwrap()
         })
     });
@@ -75,32 +81,34 @@ fn seed_stages(c: &mut Criterion) {
                 .collect::<Vec<_>>()
         })
     });
-    let store = stored(&unique);
-    let topics_of: Vec<Vec<usize>> = store
-        .iter()
-        .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
-        .collect();
-    let epoch = FixedOffset::east_opt(9 * 3600)
-        .unwrap()
-        .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+    // The whole run on the seed: both shipped sources read from the fixtures (no network),
+    // into a real state file and output directory.
+    let (config, root) = on_fixtures();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .unwrap();
-    g.bench_function("render (all files)", |b| {
-        b.iter(|| kairan::publish::render(&config, black_box(&store), &topics_of, epoch))
+    let refresh = |config: &Config| {
+        runtime
+            .block_on(kairan::pipeline::refresh(config, Default::default()))
+            .unwrap()
+    };
+    g.bench_function("seed to feeds, fresh state", |b| {
+        b.iter_batched(
+            || {
+                let mut config = config.clone();
+                let dir = root.path().join(format!("run-{}", fastrand::u64(..)));
+                config.state_path = dir.join("kairan.db");
+                config.output_dir = dir.join("public");
+                config
+            },
+            |config| refresh(&config),
+            BatchSize::PerIteration,
+        )
     });
-    g.bench_function("all stages, in memory", |b| {
-        b.iter(|| {
-            let (text, _) =
-                kairan::fetch::decode::decode_html(black_box(SEED), Some("text/html; charset=utf-8"));
-            let raw = kairan::extract::html::extract(&text, select).unwrap();
-            let n = kairan::normalize::normalize("anshin", &page, raw, tz);
-            let (unique, _) = kairan::dedup::dedup(n.entries);
-            let store = stored(&unique);
-            let topics_of: Vec<Vec<usize>> = store
-                .iter()
-                .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
-                .collect();
-            kairan::publish::render(&config, &store, &topics_of, epoch)
-        })
+    refresh(&config);
+    g.bench_function("seed to feeds, nothing changed", |b| {
+        b.iter(|| refresh(&config))
     });
     g.finish();
 }
@@ -109,8 +117,8 @@ fn seed_stages(c: &mut Criterion) {
 /// few percent of repeats (the same link twice) and look-alikes (the same title, another link).
 fn synthetic(n: usize) -> Vec<Entry> {
     let (config, page) = setup();
-    let seed = kairan::normalize::normalize("anshin", &page, rows(&config), config.site.timezone)
-        .entries;
+    let seed =
+        kairan::normalize::normalize("anshin", &page, rows(&config), config.site.timezone).entries;
     let base = FixedOffset::east_opt(9 * 3600)
         .unwrap()
         .with_ymd_and_hms(2015, 1, 1, 0, 0, 0)

@@ -4,8 +4,9 @@
 //! every listing changes: the worst case for conditional requests). Each run is measured by
 //! `/usr/bin/time -v`: wall time, CPU time, peak resident memory.
 //!
-//!   cargo build --release && cargo run --release --example scale -- [--rows M] [N ...]
+//!   cargo build --release && cargo run --release --example scale -- [--rows M] [--stages] [N ...]
 //!
+//! `--stages` also prints kairan's debug account of each run's stages.
 //! Defaults: M = 100, N = 10 100 1000. Prints a Markdown table (BENCHMARKS.md has the figures).
 
 use std::collections::HashMap;
@@ -33,10 +34,12 @@ struct Counts {
 fn main() {
     let mut rows = 100;
     let mut sizes = Vec::new();
+    let mut stages = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rows" => rows = args.next().and_then(|v| v.parse().ok()).expect("--rows M"),
+            "--stages" => stages = true,
             n => sizes.push(n.parse::<usize>().expect("N: a number of listings")),
         }
     }
@@ -50,7 +53,9 @@ fn main() {
         "build the binary first: cargo build --release"
     );
     let seed = seed_rows(&root);
-    println!("| listings × rows | run | wall s | CPU s (user+sys) | peak RSS MB | full / 304 responses | files written |");
+    println!(
+        "| listings × rows | run | wall s | CPU s (user+sys) | peak RSS MB | full / 304 responses | files written |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for n in sizes {
         let pages: Arc<RwLock<Vec<Page>>> = Arc::new(RwLock::new(
@@ -75,6 +80,9 @@ fn main() {
             counts.full.store(0, Ordering::SeqCst);
             counts.not_modified.store(0, Ordering::SeqCst);
             let m = measure(&kairan, &dir, &config);
+            if stages {
+                eprintln!("{n} × {rows}, {run}:\n{}", m.stages);
+            }
             println!(
                 "| {n} × {rows} | {run} | {:.2} | {:.2} | {:.0} | {} / {} | {} |",
                 m.wall,
@@ -103,7 +111,10 @@ fn seed_rows(root: &Path) -> Vec<(String, String)> {
                 .iter()
                 .filter_map(|l| l.as_str())
                 .collect();
-            (r["title"].as_str().unwrap().to_owned(), summary.join("<br>"))
+            (
+                r["title"].as_str().unwrap().to_owned(),
+                summary.join("<br>"),
+            )
         })
         .collect()
 }
@@ -118,7 +129,11 @@ fn page(seed: &[(String, String)], i: usize, rows: usize, changed: bool) -> Page
         let (title, summary) = &seed[global % seed.len()];
         let day = 1 + (global % 28);
         let month = 1 + (global / 28 % 12);
-        let note = if changed && global % 100 == 0 { "(更新)" } else { "" };
+        let note = if changed && global.is_multiple_of(100) {
+            "(更新)"
+        } else {
+            ""
+        };
         body.push_str(&format!(
             "<li class=\"news-list__item\"><a href=\"/security/scale/{i}/{r}.html\"><ul><li class=\"news-list__date\">2023年{month}月{day}日</li></ul>\
              <p class=\"news-list__ttl\">{title}(第{global}報)</p><p class=\"news-list__txt\">{summary}{note}</p></a></li>\n"
@@ -196,8 +211,11 @@ fn connection(mut stream: TcpStream, pages: &RwLock<Vec<Page>>, counts: &Counts)
         let reply = match index.and_then(|i| pages.get(i)) {
             Some(p) if headers.get("if-none-match") == Some(&p.etag) => {
                 counts.not_modified.fetch_add(1, Ordering::Relaxed);
-                format!("HTTP/1.1 304 Not Modified\r\nETag: {}\r\nContent-Length: 0\r\n\r\n", p.etag)
-                    .into_bytes()
+                format!(
+                    "HTTP/1.1 304 Not Modified\r\nETag: {}\r\nContent-Length: 0\r\n\r\n",
+                    p.etag
+                )
+                .into_bytes()
             }
             Some(p) => {
                 counts.full.fetch_add(1, Ordering::Relaxed);
@@ -224,6 +242,8 @@ struct Measured {
     cpu: f64,
     rss_kb: u64,
     written: String,
+    /// kairan's own account of where the time went (its debug log's stage lines).
+    stages: String,
 }
 
 fn measure(kairan: &Path, dir: &Path, config: &Path) -> Measured {
@@ -232,6 +252,7 @@ fn measure(kairan: &Path, dir: &Path, config: &Path) -> Measured {
         .arg(kairan)
         .args(["run", "-v", "--config"])
         .arg(config)
+        .env("KAIRAN_LOG", "kairan=debug")
         .current_dir(dir)
         .output()
         .expect("/usr/bin/time (apt-get install time)");
@@ -250,12 +271,23 @@ fn measure(kairan: &Path, dir: &Path, config: &Path) -> Measured {
         .sum();
     let written = err
         .lines()
-        .find_map(|l| l.split("; ").find(|p| p.contains("files written")).map(str::to_owned))
+        .find_map(|l| {
+            l.split("; ")
+                .find(|p| p.contains("files written"))
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| panic!("no summary in:\n{err}"));
     Measured {
         wall,
         cpu: seconds(field("User time (seconds):")) + seconds(field("System time (seconds):")),
-        rss_kb: field("Maximum resident set size (kbytes):").parse().unwrap(),
+        rss_kb: field("Maximum resident set size (kbytes):")
+            .parse()
+            .unwrap(),
         written,
+        stages: err
+            .lines()
+            .filter(|l| l.ends_with(" ms"))
+            .map(|l| format!("  {}\n", l.trim()))
+            .collect(),
     }
 }

@@ -1,23 +1,24 @@
-//! One refresh: fetch → extract → normalize → dedup → store → classify → publish.
+//! One refresh: fetch → extract → normalize → dedup → classify → store → publish.
 //!
 //! A source's failure is a value in the [`Report`], not an early return: the other sources go
 //! on, what the failed source published before stays in the store, and so in the feeds.
 
-use crate::classify::{Classifier, Folded};
+use crate::classify::{self, Classifier, Folded};
 use crate::config::{Config, Source, SourceKind};
 use crate::dedup::{Merge, dedup};
 use crate::extract::{self, ExtractError};
 use crate::fetch::{Client, FetchError, Fetched, Outcome, decode};
-use crate::model::{Entry, RawRow, StoredEntry};
+use crate::model::{Entry, RawRow};
 use crate::normalize::{self, RowWarning};
-use crate::publish::{self, PublishError, Published, Rendered};
+use crate::publish::{self, Feeds, PublishError, Published, Rendered, Selection};
 use crate::store::Validators;
-use crate::store::{Changes, Lock, LockError, SourceRecord, Store, StoreError};
+use crate::store::{Changes, FeedRows, Lock, LockError, SourceRecord, Store, StoreError};
 use chrono::{DateTime, FixedOffset, SubsecRound};
 use chrono_tz::Tz;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 use url::Url;
 
 /// Why a source gave nothing this run.
@@ -130,9 +131,15 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         .iter()
         .map(|s| store.validators(&s.id, now))
         .collect::<Result<_, _>>()?;
-    let fetched = fetch_all(&client, &config.sources, validators, options.on_fetched).await;
-    let gathered = gather(config, fetched);
-
+    // Where the time of a refresh goes, for `-v`.
+    let mut lap = Instant::now();
+    let mut timed = |stage: &str| {
+        tracing::debug!("{stage}: {} ms", lap.elapsed().as_millis());
+        lap = Instant::now();
+    };
+    let passes = fetch_and_read(config, &client, validators, options.on_fetched).await;
+    let gathered = Gathered::new(passes);
+    timed("fetched, extracted and normalized");
     let records: Vec<_> = config
         .sources
         .iter()
@@ -140,8 +147,11 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         .map(|(s, r)| (s.id.as_str(), s.url.as_str(), r))
         .collect();
     let (entries, merges) = dedup(gathered.rows);
-    let changes = store.commit(now, &records, &entries)?;
+    timed("repeats merged");
+    let changes = remember(config, &mut store, now, &records, &entries)?;
+    timed("classified and stored");
     let published = publish_store(config, &store, &config.output_dir)?;
+    timed("published");
     Ok(Report {
         sources: gathered.sources,
         merges,
@@ -160,47 +170,63 @@ struct Gathered {
     records: Vec<SourceRecord>,
 }
 
-/// Extracts and normalizes what was fetched for each of `config.sources`.
-fn gather(config: &Config, fetched: Vec<FetchResult>) -> Gathered {
-    let tz = config.site.timezone;
-    let mut sources = Vec::with_capacity(config.sources.len());
-    let mut records = Vec::with_capacity(config.sources.len());
-    let mut rows = Vec::new();
-    for (source, result) in config.sources.iter().zip(fetched) {
-        let mut warnings = Vec::new();
-        let (outcome, record) = match result
-            .map_err(SourceError::from)
-            .and_then(|o| read(source, o, tz))
-        {
-            Ok(None) => (SourceOutcome::NotModified, SourceRecord::NotModified),
-            Ok(Some((fetched, raw))) => {
-                let count = raw.len();
-                let n = normalize::normalize(&source.id, &fetched.url, raw, tz);
-                warnings = n.warnings;
-                let outcome = SourceOutcome::Fetched {
-                    rows: count,
-                    entries: n.entries.len(),
-                };
-                rows.extend(n.entries);
-                (outcome, SourceRecord::Fetched(fetched.validators))
-            }
-            Err(e) => {
-                let record = SourceRecord::Failed(e.to_string());
-                (SourceOutcome::Failed(e), record)
-            }
+impl Gathered {
+    fn new(passes: Vec<SourcePass>) -> Gathered {
+        let mut gathered = Gathered {
+            sources: Vec::with_capacity(passes.len()),
+            rows: Vec::new(),
+            records: Vec::with_capacity(passes.len()),
         };
-        records.push(record);
-        sources.push(SourceReport {
+        for p in passes {
+            gathered.sources.push(p.report);
+            gathered.records.push(p.record);
+            gathered.rows.extend(p.entries);
+        }
+        gathered
+    }
+}
+
+/// One source's share of a pass: how it went, what to remember of it, the entries it gave.
+struct SourcePass {
+    report: SourceReport,
+    record: SourceRecord,
+    entries: Vec<Entry>,
+}
+
+/// Extracts and normalizes what was fetched for `source`.
+fn read_source(source: &Source, result: FetchResult, tz: Tz) -> SourcePass {
+    let mut warnings = Vec::new();
+    let mut entries = Vec::new();
+    let (outcome, record) = match result
+        .map_err(SourceError::from)
+        .and_then(|o| read(source, o, tz))
+    {
+        Ok(None) => (SourceOutcome::NotModified, SourceRecord::NotModified),
+        Ok(Some((fetched, raw))) => {
+            let rows = raw.len();
+            let n = normalize::normalize(&source.id, &fetched.url, raw, tz);
+            warnings = n.warnings;
+            entries = n.entries;
+            let outcome = SourceOutcome::Fetched {
+                rows,
+                entries: entries.len(),
+            };
+            (outcome, SourceRecord::Fetched(fetched.validators))
+        }
+        Err(e) => {
+            let record = SourceRecord::Failed(e.to_string());
+            (SourceOutcome::Failed(e), record)
+        }
+    };
+    SourcePass {
+        report: SourceReport {
             id: source.id.clone(),
             url: source.url.to_string(),
             outcome,
             warnings,
-        });
-    }
-    Gathered {
-        sources,
-        rows,
-        records,
+        },
+        record,
+        entries,
     }
 }
 
@@ -221,7 +247,7 @@ pub struct Inspection {
 /// Fetches every source of `config` unconditionally (or, with `page`, reads that saved page as
 /// the body of its one source), and shows what a refresh would make of it. Writes nothing.
 pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection, Error> {
-    let fetched = match page {
+    let passes = match page {
         Some(path) => {
             let url = Url::from_file_path(std::path::absolute(path).unwrap_or(path.into()))
                 .map_err(|()| Error::Page(path.display().to_string()))?;
@@ -230,20 +256,22 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
                 .iter()
                 .map(|s| {
                     // Links resolve against the source's own URL, as they would on the site.
-                    crate::fetch::read_file(&url, config.fetch.max_body_bytes).map(|mut f| {
-                        f.url = s.url.clone();
-                        Outcome::Fetched(f)
-                    })
+                    let fetched =
+                        crate::fetch::read_file(&url, config.fetch.max_body_bytes).map(|mut f| {
+                            f.url = s.url.clone();
+                            Outcome::Fetched(f)
+                        });
+                    read_source(s, fetched, config.site.timezone)
                 })
                 .collect()
         }
         None => {
             let client = Client::new(&config.fetch).map_err(Error::Client)?;
             let none = vec![Validators::default(); config.sources.len()];
-            fetch_all(&client, &config.sources, none, None).await
+            fetch_and_read(config, &client, none, None).await
         }
     };
-    let gathered = gather(config, fetched);
+    let gathered = Gathered::new(passes);
     let (entries, merges) = dedup(gathered.rows.clone());
     let classifier = Classifier::new(&config.topics);
     let classify = |e: &Entry| classifier.topics(&Folded::new(&e.title, e.summary.as_deref()));
@@ -268,42 +296,108 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
     })
 }
 
-/// Renders every feed from what the store holds, classified by the current topic rules (so a
-/// rule change applies to entries that have left the listings too), and writes them to `out`.
+/// Records `entries` in the store with the sources' outcomes, classifying those that are new or
+/// changed. When the
+/// topic rules have changed since the store last classified, every stored entry is classified
+/// again first, so that a rule change applies to entries that have left the listings too.
+pub fn remember(
+    config: &Config,
+    store: &mut Store,
+    now: DateTime<FixedOffset>,
+    records: &[(&str, &str, SourceRecord)],
+    entries: &[Entry],
+) -> Result<Changes, Error> {
+    let classifier = Classifier::new(&config.topics);
+    let topic_ids = |title: &str, summary: Option<&str>| -> Vec<String> {
+        classifier
+            .topics(&Folded::new(title, summary))
+            .into_iter()
+            .map(|t| config.topics[t].id.clone())
+            .collect()
+    };
+    let rules = classify::fingerprint(&config.topics);
+    if store.topic_rules()?.as_deref() != Some(rules.as_str()) {
+        tracing::info!("the topic rules changed: classifying every stored entry again");
+        store.retopic(&rules, topic_ids)?;
+    }
+    let changes = store.commit(now, records, entries, |e| {
+        topic_ids(&e.title, e.summary.as_deref())
+    })?;
+    Ok(changes)
+}
+
+/// Renders every feed from what the store holds and writes them to `out`.
 pub fn publish_store(config: &Config, store: &Store, out: &Path) -> Result<Published, Error> {
-    let (stored, topics_of) = classified(config, store)?;
-    Ok(publish::publish(
-        config,
-        out,
-        &stored,
-        &topics_of,
-        store.created()?,
-    )?)
+    let feeds = select(config, store)?;
+    Ok(publish::publish(config, out, &feeds, store.created()?)?)
 }
 
 /// What [`publish_store`] would write, rendered in memory only.
 pub fn render_store(config: &Config, store: &Store) -> Result<Rendered, Error> {
-    let (stored, topics_of) = classified(config, store)?;
-    Ok(publish::render(
-        config,
-        &stored,
-        &topics_of,
-        store.created()?,
-    ))
+    let feeds = select(config, store)?;
+    Ok(publish::render(config, &feeds, store.created()?))
 }
 
-/// Every stored entry, newest first, with the indices of its topics.
-fn classified(
-    config: &Config,
-    store: &Store,
-) -> Result<(Vec<StoredEntry>, Vec<Vec<usize>>), Error> {
+/// What each feed shows, read from the store: only the entries shown are loaded, whatever
+/// the size of the store.
+fn select(config: &Config, store: &Store) -> Result<Feeds, Error> {
+    let max = config.site.max_entries;
+    if store.topic_rules()?.as_deref() != Some(classify::fingerprint(&config.topics).as_str()) {
+        return Ok(select_in_memory(config, store)?);
+    }
+    let index: HashMap<&str, usize> = (config.topics.iter().enumerate())
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
+    let selection = |FeedRows { entries, total }| Selection {
+        entries: entries
+            .into_iter()
+            .map(|(e, ids)| {
+                // In the order of the configuration, whatever the store's.
+                let mut topics: Vec<usize> = ids
+                    .iter()
+                    .filter_map(|id| index.get(id.as_str()).copied())
+                    .collect();
+                topics.sort_unstable();
+                (e, topics)
+            })
+            .collect(),
+        total,
+    };
+    Ok(Feeds {
+        all: selection(store.feed(None, max)?),
+        topics: (config.topics.iter())
+            .map(|t| store.feed(Some(&t.id), max).map(selection))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// [`select`] for a store classified by other rules than the configuration's: a command that
+/// does not refresh (`kairan topics`, `serve` before its first refresh) run after the rules
+/// were edited. Classifies every stored entry in memory, and changes nothing.
+fn select_in_memory(config: &Config, store: &Store) -> Result<Feeds, StoreError> {
     let stored = store.entries()?;
     let classifier = Classifier::new(&config.topics);
-    let topics_of = stored
+    let topics_of: Vec<Vec<usize>> = stored
         .iter()
         .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
         .collect();
-    Ok((stored, topics_of))
+    let selection = |topic: Option<usize>| {
+        let members: Vec<usize> = (0..stored.len())
+            .filter(|&i| topic.is_none_or(|t| topics_of[i].contains(&t)))
+            .collect();
+        Selection {
+            total: members.len(),
+            entries: (members.iter().take(config.site.max_entries))
+                .map(|&i| (stored[i].clone(), topics_of[i].clone()))
+                .collect(),
+        }
+    };
+    Ok(Feeds {
+        all: selection(None),
+        topics: (0..config.topics.len())
+            .map(|t| selection(Some(t)))
+            .collect(),
+    })
 }
 
 fn now(config: &Config) -> DateTime<FixedOffset> {
@@ -335,16 +429,22 @@ fn read(
 
 type FetchResult = Result<Outcome, FetchError>;
 
-/// Fetches every source, sending `validators[i]` for `sources[i]`: hosts in parallel, one
-/// request at a time per host. Results come back in the order of `sources`.
-async fn fetch_all(
+/// Fetches every source, sending `validators[i]` for `sources[i]`, and reads each body as it
+/// arrives: hosts in parallel, one request at a time per host; bodies extracted and normalized
+/// on blocking threads, as many at once as there are cores, so that parsing overlaps the
+/// fetching and only the rows of a body are kept. Results come back in the order of `sources`.
+async fn fetch_and_read(
+    config: &Config,
     client: &Client,
-    sources: &[Source],
     validators: Vec<Validators>,
     on_fetched: Option<OnFetched>,
-) -> Vec<FetchResult> {
-    let mut by_host: BTreeMap<String, Vec<(usize, &Source, Validators)>> = BTreeMap::new();
-    for (i, (source, validators)) in sources.iter().zip(validators).enumerate() {
+) -> Vec<SourcePass> {
+    let tz = config.site.timezone;
+    let readers = Arc::new(tokio::sync::Semaphore::new(
+        std::thread::available_parallelism().map_or(2, usize::from),
+    ));
+    let mut by_host: BTreeMap<String, Vec<(usize, Source, Validators)>> = BTreeMap::new();
+    for (i, (source, validators)) in config.sources.iter().zip(validators).enumerate() {
         let host = format!(
             "{}:{}",
             source.url.host_str().unwrap_or(""),
@@ -353,33 +453,42 @@ async fn fetch_all(
         by_host
             .entry(host)
             .or_default()
-            .push((i, source, validators));
+            .push((i, source.clone(), validators));
     }
     let mut tasks = tokio::task::JoinSet::new();
     for (_, group) in by_host {
         let client = client.clone();
         let on_fetched = on_fetched.clone();
-        let group: Vec<_> = group
-            .into_iter()
-            .map(|(i, s, v)| (i, s.id.clone(), s.url.clone(), v))
-            .collect();
+        let readers = readers.clone();
         tasks.spawn(async move {
-            let mut results = Vec::with_capacity(group.len());
-            for (i, id, url, validators) in group {
-                results.push((i, client.fetch(&url, &validators).await));
+            let mut reading = Vec::with_capacity(group.len());
+            for (i, source, validators) in group {
+                let result = client.fetch(&source.url, &validators).await;
                 if let Some(f) = &on_fetched {
-                    f(&id);
+                    f(&source.id);
                 }
+                // Waiting for a reader holds this host's next fetch back: bodies do not pile up.
+                let permit = readers.clone().acquire_owned().await.expect("never closed");
+                reading.push((
+                    i,
+                    tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        read_source(&source, result, tz)
+                    }),
+                ));
             }
-            results
+            reading
         });
     }
-    let mut results: Vec<Option<FetchResult>> = sources.iter().map(|_| None).collect();
+    let mut passes: Vec<Option<SourcePass>> = config.sources.iter().map(|_| None).collect();
     while let Some(done) = tasks.join_next().await {
-        let done = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        for (i, result) in done {
-            results[i] = Some(result);
+        let reading = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        for (i, pass) in reading {
+            let pass = pass
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+            passes[i] = Some(pass);
         }
     }
-    results.into_iter().flatten().collect()
+    passes.into_iter().flatten().collect()
 }

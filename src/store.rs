@@ -6,6 +6,7 @@ use crate::normalize::text::fold;
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,11 +67,27 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO entry_sources SELECT key, source, position FROM entry_sources_old;
     DROP TABLE entry_sources_old;
 ",
+    "
+    -- The topics of each entry, by topic id, as classified by the rules named in
+    -- meta 'topic_rules': feeds are read from here rather than classified again every run.
+    CREATE TABLE entry_topics (
+        topic TEXT NOT NULL,
+        key TEXT NOT NULL REFERENCES entries (key),
+        updated_ts INTEGER NOT NULL,  -- the entry's, so that a topic's newest are an index walk
+        PRIMARY KEY (topic, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX entry_topics_by_key ON entry_topics (key);
+    CREATE INDEX entry_topics_by_updated ON entry_topics (topic, updated_ts DESC);
+",
 ];
 
 /// How long validators are trusted before a source is fetched unconditionally again, against
 /// servers that answer 304 wrongly.
 const FULL_FETCH_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// How stale an unchanged entry's `last_seen` may get: refreshing it every run would rewrite
+/// every stored row whose listing changed at all.
+const LAST_SEEN_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// The lock against two refreshes on one state file: an advisory lock (`flock`) on
 /// `<state>.lock`, which the kernel releases when its holder exits, however it exits, so a
@@ -171,6 +188,14 @@ pub struct SourceHealth {
     pub entries: u32,
 }
 
+/// A feed's share of the store: its newest entries, each with the ids of its topics, and how
+/// many entries it has in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRows {
+    pub entries: Vec<(StoredEntry, Vec<String>)>,
+    pub total: usize,
+}
+
 /// What a refresh changed in the store.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Changes {
@@ -212,6 +237,10 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // 32 MiB of page cache rather than SQLite's 2: a refresh of a large store touches
+        // index pages all over, and a small cache rereads and spills them (measured in
+        // BENCHMARKS.md).
+        self.conn.pragma_update(None, "cache_size", -32768)?;
         let version: i64 = self
             .conn
             .pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -302,13 +331,16 @@ impl Store {
 
     /// Records one refresh in a single transaction: the sources' outcomes and the entries seen.
     /// `now` stamps first sightings and content changes that carry no newer date of their own.
+    /// New entries, and those whose title or summary changed, are classified with
+    /// `topics_of` (the rules [`Store::topic_rules`] names): the others keep their topics.
     pub fn commit(
         &mut self,
         now: DateTime<FixedOffset>,
         sources: &[(&str, &str, SourceRecord)],
         entries: &[Entry],
+        topics_of: impl Fn(&Entry) -> Vec<String>,
     ) -> Result<Changes, StoreError> {
-        self.commit_inner(now, sources, entries)
+        self.commit_inner(now, sources, entries, topics_of)
             .map_err(|e| self.err(e))
     }
 
@@ -317,6 +349,7 @@ impl Store {
         now: DateTime<FixedOffset>,
         sources: &[(&str, &str, SourceRecord)],
         entries: &[Entry],
+        topics_of: impl Fn(&Entry) -> Vec<String>,
     ) -> rusqlite::Result<Changes> {
         let now_text = format_time(now);
         let tx = self.conn.transaction()?;
@@ -346,7 +379,7 @@ impl Store {
         let mut changes = Changes::default();
         {
             let mut find = tx.prepare_cached(
-                "SELECT title, link, summary, source_date, published, updated
+                "SELECT title, link, summary, source_date, published, updated, last_seen
                  FROM entries WHERE key = ?1",
             )?;
             let mut insert = tx.prepare_cached(
@@ -359,13 +392,26 @@ impl Store {
                  published = ?6, updated = ?7, updated_ts = ?8, last_seen = ?9 WHERE key = ?1",
             )?;
             let mut seen = tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE key = ?1")?;
+            let mut origins_of = tx.prepare_cached(
+                "SELECT source, position FROM entry_sources WHERE key = ?1
+                 ORDER BY source, position",
+            )?;
             // An entry's rows are those of the latest fetch of each source it was seen in.
             let mut forget =
                 tx.prepare_cached("DELETE FROM entry_sources WHERE key = ?1 AND source = ?2")?;
             let mut origin = tx.prepare_cached(
                 "INSERT OR REPLACE INTO entry_sources (key, source, position) VALUES (?1, ?2, ?3)",
             )?;
-            for e in entries {
+            let mut untopic = tx.prepare_cached("DELETE FROM entry_topics WHERE key = ?1")?;
+            let mut topic = tx.prepare_cached(
+                "INSERT INTO entry_topics (topic, key, updated_ts) VALUES (?1, ?2, ?3)",
+            )?;
+            let mut redate =
+                tx.prepare_cached("UPDATE entry_topics SET updated_ts = ?2 WHERE key = ?1")?;
+            // In key order, the index pages each entry touches are those of the one before.
+            let mut in_order: Vec<&Entry> = entries.iter().collect();
+            in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+            for e in in_order {
                 let source_date = e.updated.map(format_time);
                 let stored = find
                     .query_row([&e.key.0], |r| {
@@ -376,69 +422,200 @@ impl Store {
                             r.get::<_, Option<String>>(3)?,
                             r.get::<_, String>(4)?,
                             r.get::<_, String>(5)?,
+                            r.get::<_, String>(6)?,
                         ))
                     })
                     .optional()?;
-                match stored {
-                    None => {
-                        let published = e.published.unwrap_or(now);
-                        let updated = e.updated.unwrap_or(published);
-                        insert.execute(params![
-                            e.key.0,
-                            entry_id(&e.key),
-                            e.title,
-                            e.link,
-                            e.summary,
-                            source_date,
-                            format_time(published),
-                            format_time(updated),
-                            updated.timestamp(),
-                            now_text,
-                        ])?;
-                        changes.new += 1;
+                let Some((title, link, summary, old_date, published, updated, last_seen)) = stored
+                else {
+                    let published = e.published.unwrap_or(now);
+                    let updated = e.updated.unwrap_or(published);
+                    insert.execute(params![
+                        e.key.0,
+                        entry_id(&e.key),
+                        e.title,
+                        e.link,
+                        e.summary,
+                        source_date,
+                        format_time(published),
+                        format_time(updated),
+                        updated.timestamp(),
+                        now_text,
+                    ])?;
+                    for t in topics_of(e) {
+                        topic.execute(params![t, e.key.0, updated.timestamp()])?;
                     }
-                    Some((title, link, summary, old_date, published, updated)) => {
-                        let (published, updated) = (parse_time(&published), parse_time(&updated));
-                        let new_published = e.published.map_or(published, |p| p.min(published));
-                        let changed = title != e.title
-                            || link != e.link
-                            || summary != e.summary
-                            || old_date != source_date;
-                        if changed || new_published != published {
-                            // A content change dated no later than what we had still has to
-                            // reach readers: it is dated by this refresh.
-                            let new_updated = match e.updated {
-                                _ if !changed => updated,
-                                Some(u) if u > updated => u,
-                                _ => now.max(updated),
-                            };
-                            update.execute(params![
-                                e.key.0,
-                                e.title,
-                                e.link,
-                                e.summary,
-                                source_date,
-                                format_time(new_published),
-                                format_time(new_updated),
-                                new_updated.timestamp(),
-                                now_text,
-                            ])?;
-                            changes.updated += usize::from(changed);
-                        } else {
-                            seen.execute(params![e.key.0, now_text])?;
+                    for o in &e.origins {
+                        origin.execute(params![e.key.0, o.source, o.position as i64])?;
+                    }
+                    changes.new += 1;
+                    continue;
+                };
+                let (published, updated) = (parse_time(&published), parse_time(&updated));
+                let new_published = e.published.map_or(published, |p| p.min(published));
+                let changed = title != e.title
+                    || link != e.link
+                    || summary != e.summary
+                    || old_date != source_date;
+                // A content change dated no later than what we had still has to reach readers:
+                // it is dated by this refresh.
+                let new_updated = match e.updated {
+                    _ if !changed => updated,
+                    Some(u) if u > updated => u,
+                    _ => now.max(updated),
+                };
+                if changed || new_published != published {
+                    update.execute(params![
+                        e.key.0,
+                        e.title,
+                        e.link,
+                        e.summary,
+                        source_date,
+                        format_time(new_published),
+                        format_time(new_updated),
+                        new_updated.timestamp(),
+                        now_text,
+                    ])?;
+                    changes.updated += usize::from(changed);
+                } else if now - parse_time(&last_seen) >= LAST_SEEN_EVERY {
+                    seen.execute(params![e.key.0, now_text])?;
+                }
+                // Topics follow from the title and summary alone.
+                if title != e.title || summary != e.summary {
+                    untopic.execute([&e.key.0])?;
+                    for t in topics_of(e) {
+                        topic.execute(params![t, e.key.0, new_updated.timestamp()])?;
+                    }
+                } else if new_updated != updated {
+                    redate.execute(params![e.key.0, new_updated.timestamp()])?;
+                }
+                // Rows are rewritten only for a source whose rows of the entry moved.
+                let was: Vec<(String, i64)> = origins_of
+                    .query_map([&e.key.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?;
+                let sources: BTreeSet<&str> = e.origins.iter().map(|o| o.source.as_str()).collect();
+                for source in sources {
+                    let mut now_at: Vec<i64> = (e.origins.iter())
+                        .filter(|o| o.source == source)
+                        .map(|o| o.position as i64)
+                        .collect();
+                    now_at.sort_unstable();
+                    now_at.dedup();
+                    let was_at = was.iter().filter(|(s, _)| s == source).map(|(_, p)| *p);
+                    if !now_at.iter().copied().eq(was_at) {
+                        forget.execute(params![e.key.0, source])?;
+                        for p in now_at {
+                            origin.execute(params![e.key.0, source, p])?;
                         }
                     }
-                }
-                for (i, o) in e.origins.iter().enumerate() {
-                    if e.origins[..i].iter().all(|p| p.source != o.source) {
-                        forget.execute(params![e.key.0, o.source])?;
-                    }
-                    origin.execute(params![e.key.0, o.source, o.position as i64])?;
                 }
             }
         }
         tx.commit()?;
         Ok(changes)
+    }
+
+    /// The rules the stored topics were classified by, as [`Store::retopic`] named them.
+    pub fn topic_rules(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'topic_rules'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Classifies every stored entry again, with `topics_of` (title, summary → topic ids), and
+    /// records that the topics now follow `rules`. One transaction: all or nothing.
+    pub fn retopic(
+        &mut self,
+        rules: &str,
+        topics_of: impl Fn(&str, Option<&str>) -> Vec<String>,
+    ) -> Result<(), StoreError> {
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM entry_topics", [])?;
+            {
+                let mut read = tx.prepare("SELECT key, title, summary, updated_ts FROM entries")?;
+                let mut insert = tx.prepare(
+                    "INSERT INTO entry_topics (topic, key, updated_ts) VALUES (?1, ?2, ?3)",
+                )?;
+                let mut rows = read.query([])?;
+                while let Some(r) = rows.next()? {
+                    let key: String = r.get(0)?;
+                    let title: String = r.get(1)?;
+                    let summary: Option<String> = r.get(2)?;
+                    let updated: i64 = r.get(3)?;
+                    for t in topics_of(&title, summary.as_deref()) {
+                        insert.execute(params![t, key, updated])?;
+                    }
+                }
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('topic_rules', ?1)",
+                [rules],
+            )?;
+            tx.commit()
+        };
+        run(&mut self.conn).map_err(|e| self.err(e))
+    }
+
+    /// The newest `limit` entries of a topic (of all entries, for `None`), ordered as
+    /// [`Store::entries`], and how many the topic has in all.
+    pub fn feed(&self, topic: Option<&str>, limit: usize) -> Result<FeedRows, StoreError> {
+        // The newest keys are picked first and only then their rows read: sorting carries the
+        // key and the order columns, not every member's summary and topics.
+        const COLUMNS: &str = "e.id, e.key, e.title, e.link, e.summary, e.published, e.updated,
+            (SELECT group_concat(x.topic, ' ') FROM entry_topics x WHERE x.key = e.key)";
+        const ORDER: &str = "ORDER BY e.updated_ts DESC, e.published DESC, e.id";
+        // The same order, led by the topic's own copy of `updated_ts`, which its index has.
+        const TOPIC_ORDER: &str = "ORDER BY t.updated_ts DESC, e.published DESC, e.id";
+        fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredEntry, Vec<String>)> {
+            let topics: Option<String> = r.get(7)?;
+            let topics =
+                topics.map_or_else(Vec::new, |t| t.split(' ').map(str::to_owned).collect());
+            Ok((stored_entry(r)?, topics))
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let run = || -> rusqlite::Result<_> {
+            let (entries, total) = match topic {
+                Some(t) => (
+                    self.conn
+                        .prepare_cached(&format!(
+                            "SELECT {COLUMNS} FROM entries e WHERE e.key IN (
+                                 SELECT e.key FROM entry_topics t JOIN entries e ON e.key = t.key
+                                 WHERE t.topic = ?1 {TOPIC_ORDER} LIMIT ?2)
+                             {ORDER}"
+                        ))?
+                        .query_map(params![t, limit], row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                    self.conn.query_row(
+                        "SELECT count(*) FROM entry_topics WHERE topic = ?1",
+                        [t],
+                        |r| r.get::<_, i64>(0),
+                    )?,
+                ),
+                None => (
+                    self.conn
+                        .prepare_cached(&format!(
+                            "SELECT {COLUMNS} FROM entries e WHERE e.key IN (
+                                 SELECT e.key FROM entries e {ORDER} LIMIT ?1)
+                             {ORDER}"
+                        ))?
+                        .query_map([limit], row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                    self.conn
+                        .query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0))?,
+                ),
+            };
+            Ok(FeedRows {
+                entries,
+                total: usize::try_from(total).unwrap_or(0),
+            })
+        };
+        run().map_err(|e| self.err(e))
     }
 
     /// How many entries the store holds.
@@ -495,21 +672,23 @@ impl Store {
                 "SELECT id, key, title, link, summary, published, updated FROM entries
                  ORDER BY updated_ts DESC, published DESC, id",
             )?;
-            stmt.query_map([], |r| {
-                Ok(StoredEntry {
-                    id: r.get(0)?,
-                    key: EntryKey(r.get(1)?),
-                    title: r.get(2)?,
-                    link: r.get(3)?,
-                    summary: r.get(4)?,
-                    published: parse_time(&r.get::<_, String>(5)?),
-                    updated: parse_time(&r.get::<_, String>(6)?),
-                })
-            })?
-            .collect()
+            stmt.query_map([], stored_entry)?.collect()
         };
         run().map_err(|e| self.err(e))
     }
+}
+
+/// A [`StoredEntry`] from the columns id, key, title, link, summary, published, updated.
+fn stored_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
+    Ok(StoredEntry {
+        id: r.get(0)?,
+        key: EntryKey(r.get(1)?),
+        title: r.get(2)?,
+        link: r.get(3)?,
+        summary: r.get(4)?,
+        published: parse_time(&r.get::<_, String>(5)?),
+        updated: parse_time(&r.get::<_, String>(6)?),
+    })
 }
 
 /// The permanent Atom id of a key: a UUID (version 8, RFC 9562) made from its SHA-256. It is

@@ -371,3 +371,52 @@ fn a_failing_source_keeps_what_was_published() {
     );
     validate_independently(&ws.out());
 }
+
+/// A rule added after entries scrolled off the listing still finds them: the store classifies
+/// what it holds again. `kairan topics` before that run (classifying in memory, the stored
+/// topics being by the old rules) and after it (reading the stored topics) agree.
+#[test]
+fn a_new_topic_rule_reaches_entries_that_left_the_listing() {
+    let server = seed_server("ipa/anshin-seed.html");
+    let ws = Workspace::new("retopic");
+    let config = ws.shipped_config(&server);
+    assert_status(&ws.run(), 0);
+    server.route(LISTING_PATH, Reply::html(fixture("ipa/anshin-update.html")));
+    assert_status(&ws.run(), 0);
+    let gone = "不正ログイン被害の原因となるパスワードの使い回しはNG";
+    assert!(!String::from_utf8_lossy(&fixture("ipa/anshin-update.html")).contains(gone));
+
+    let text = std::fs::read_to_string(&config).unwrap()
+        + "\n[[topic]]\nid = \"reuse\"\ntitle = \"使い回し\"\nany = [\"使い回し\"]\n";
+    std::fs::write(&config, text).unwrap();
+    let topics = || {
+        let state = ws.state();
+        let args = [
+            "topics",
+            "--config",
+            "kairan.toml",
+            "--state",
+            state.to_str().unwrap(),
+        ];
+        let out = kairan(&ws.dir, &args);
+        assert_status(&out, 0);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let in_memory = topics();
+    assert_status(&ws.run(), 0);
+    let reuse = ws.feed("reuse");
+    assert!(
+        titles(&reuse).iter().any(|t| t == gone),
+        "{:?}",
+        titles(&reuse)
+    );
+    let stored = topics();
+    assert_eq!(in_memory, stored);
+    let count = stored
+        .lines()
+        .find(|l| l.starts_with("reuse "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no reuse topic in {stored}"));
+    assert_eq!(count, reuse.entries.len().to_string());
+    validate_independently(&ws.out());
+}

@@ -54,6 +54,22 @@ pub struct Rendered {
     pub totals: Vec<(String, usize)>,
 }
 
+/// What one feed shows: its newest entries (at most `max_entries`), newest first, each with
+/// the indices (into `config.topics`) of its topics; and how many entries it has in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    pub entries: Vec<(StoredEntry, Vec<usize>)>,
+    pub total: usize,
+}
+
+/// What every feed shows: the combined feed's, and each topic's in the order of
+/// `config.topics`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Feeds {
+    pub all: Selection,
+    pub topics: Vec<Selection>,
+}
+
 /// Site-wide values, made safe for XML once.
 pub(crate) struct Site<'a> {
     pub title: String,
@@ -84,17 +100,15 @@ pub(crate) struct FeedView<'a> {
     pub entries: Vec<Item<'a>>,
 }
 
-/// Renders and writes every output file. `entries` are newest first; `topics_of[i]` are the
-/// indices (into `config.topics`) of entry `i`'s topics. `empty_updated` dates a feed that has
-/// no entry at all, so that it too is stable from run to run.
+/// Renders and writes every output file. `empty_updated` dates a feed that has no entry at
+/// all, so that it too is stable from run to run.
 pub fn publish(
     config: &Config,
     out: &Path,
-    entries: &[StoredEntry],
-    topics_of: &[Vec<usize>],
+    feeds: &Feeds,
     empty_updated: DateTime<FixedOffset>,
 ) -> Result<Published, PublishError> {
-    let Rendered { files, totals } = render(config, entries, topics_of, empty_updated);
+    let Rendered { files, totals } = render(config, feeds, empty_updated);
     let fail = |path: &Path| {
         let path = path.to_owned();
         move |source| PublishError { path, source }
@@ -118,18 +132,13 @@ pub fn publish(
 }
 
 /// Renders every output file in memory, as [`publish`] would write them.
-pub fn render(
-    config: &Config,
-    entries: &[StoredEntry],
-    topics_of: &[Vec<usize>],
-    empty_updated: DateTime<FixedOffset>,
-) -> Rendered {
+pub fn render(config: &Config, feeds: &Feeds, empty_updated: DateTime<FixedOffset>) -> Rendered {
     let site = Site {
         title: xml_safe(&config.site.title),
         author: xml_safe(&config.site.author),
         base_url: &config.site.base_url,
     };
-    let views = views(config, &site, entries, topics_of, empty_updated);
+    let views = views(config, &site, feeds, empty_updated);
     let file = |path: String, bytes: Vec<u8>| OutputFile { path, bytes };
     let mut files = Vec::with_capacity(views.len() * 3 + 2);
     for v in &views {
@@ -157,16 +166,10 @@ pub fn render(
 fn views<'a>(
     config: &'a Config,
     site: &Site<'_>,
-    entries: &'a [StoredEntry],
-    topics_of: &[Vec<usize>],
+    feeds: &'a Feeds,
     empty_updated: DateTime<FixedOffset>,
 ) -> Vec<FeedView<'a>> {
-    let max = config.site.max_entries;
-    let item = |i: usize| Item {
-        entry: &entries[i],
-        topics: topics_of[i].iter().map(|&t| &config.topics[t]).collect(),
-    };
-    let view = |slug: &'a str, title: String, subtitle: Option<String>, members: Vec<usize>| {
+    let view = |slug: &'a str, title: String, subtitle: Option<&str>, selection: &'a Selection| {
         let anchor = if slug == ALL {
             String::new()
         } else {
@@ -175,37 +178,41 @@ fn views<'a>(
         FeedView {
             slug,
             title: xml_safe(&title),
-            subtitle: subtitle.as_deref().map(xml_safe),
+            subtitle: subtitle.map(xml_safe),
             url: format!("{}feeds/{slug}.atom", site.base_url),
             json_url: format!("{}feeds/{slug}.json", site.base_url),
             html_url: format!("{}{anchor}", site.base_url),
             // Entries are newest first, but `updated` is what orders them only up to ties on
             // the second, so take the maximum rather than the first.
-            updated: members
+            updated: selection
+                .entries
                 .iter()
-                .take(max)
-                .map(|&i| entries[i].updated)
+                .map(|(e, _)| e.updated)
                 .max()
                 .unwrap_or(empty_updated),
-            total: members.len(),
-            entries: members.into_iter().take(max).map(item).collect(),
+            total: selection.total,
+            entries: selection
+                .entries
+                .iter()
+                .map(|(entry, topics)| Item {
+                    entry,
+                    topics: topics.iter().map(|&t| &config.topics[t]).collect(),
+                })
+                .collect(),
         }
     };
     let mut views = vec![view(
         ALL,
         config.site.title.clone(),
-        Some("すべてのトピック".into()),
-        (0..entries.len()).collect(),
+        Some("すべてのトピック"),
+        &feeds.all,
     )];
-    for (t, topic) in config.topics.iter().enumerate() {
-        let members = (0..entries.len())
-            .filter(|&i| topics_of[i].contains(&t))
-            .collect();
+    for (topic, selection) in config.topics.iter().zip(&feeds.topics) {
         views.push(view(
             &topic.id,
             format!("{}: {}", config.site.title, topic.title),
-            topic.description.clone(),
-            members,
+            topic.description.as_deref(),
+            selection,
         ));
     }
     views
