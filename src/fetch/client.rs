@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use reqwest::header::{
     CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
 };
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use url::Url;
 
@@ -17,7 +18,9 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 
 #[derive(Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    /// Made at the first HTTP request: setting up TLS reads the system's certificates, which a
+    /// run of local sources only has no use for.
+    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     settings: FetchSettings,
 }
 
@@ -29,18 +32,26 @@ struct Attempt {
 }
 
 impl Client {
-    pub fn new(settings: &FetchSettings) -> Result<Client, FetchError> {
-        let http = reqwest::Client::builder()
-            .user_agent(&settings.user_agent)
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .map_err(|e| FetchError::Network(e.to_string()))?;
-        Ok(Client {
-            http,
+    pub fn new(settings: &FetchSettings) -> Client {
+        Client {
+            http: Arc::default(),
             settings: settings.clone(),
-        })
+        }
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, FetchError> {
+        self.http
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    .user_agent(&self.settings.user_agent)
+                    .timeout(self.settings.timeout)
+                    .connect_timeout(self.settings.timeout)
+                    .redirect(reqwest::redirect::Policy::limited(5))
+                    .build()
+                    .map_err(|e| format!("cannot set up HTTP: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| FetchError::Network(e.clone()))
     }
 
     pub(super) fn settings(&self) -> &FetchSettings {
@@ -71,7 +82,12 @@ impl Client {
     }
 
     async fn attempt(&self, url: &Url, validators: &Validators) -> Result<Outcome, Attempt> {
-        let mut request = self.http.get(url.clone());
+        let http = self.http().map_err(|error| Attempt {
+            error,
+            retry: false,
+            wait: None,
+        })?;
+        let mut request = http.get(url.clone());
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
