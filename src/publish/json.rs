@@ -2,43 +2,69 @@
 //! portal pages that read them with `fetch()`.
 
 use super::{FeedView, Site};
-use serde_json::{Value, json};
+use serde::Serialize;
+
+// Fields in alphabetical order, as readers of earlier files saw them.
+#[derive(Serialize)]
+struct Feed<'a> {
+    authors: [Author<'a>; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    feed_url: &'a str,
+    home_page_url: &'a str,
+    items: Vec<Item<'a>>,
+    language: &'a str,
+    title: &'a str,
+    version: &'a str,
+}
+
+#[derive(Serialize)]
+struct Author<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    /// One of content_text and content_html is required: plain text, as in Atom.
+    content_text: &'a str,
+    date_modified: String,
+    date_published: String,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<&'a str>,
+    tags: Vec<&'a str>,
+    title: &'a str,
+    url: &'a str,
+}
 
 pub fn render(site: &Site<'_>, view: &FeedView<'_>) -> Vec<u8> {
-    let items: Vec<Value> = view
-        .entries
-        .iter()
-        .map(|item| {
-            let e = item.entry;
-            let mut object = json!({
-                "id": e.id,
-                "url": e.link,
-                "title": e.title,
-                // One of content_text and content_html is required: plain text, as in Atom.
-                "content_text": e.summary.as_deref().unwrap_or(&e.title),
-                "date_published": e.published.to_rfc3339(),
-                "date_modified": e.updated.to_rfc3339(),
-                "tags": item.topics.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
-            });
-            if let Some(summary) = &e.summary {
-                object["summary"] = json!(summary);
-            }
-            object
-        })
-        .collect();
-    let mut feed = json!({
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": view.title,
-        "home_page_url": view.html_url,
-        "feed_url": view.json_url,
-        "language": "ja",
-        "authors": [{ "name": site.author }],
-        "items": items,
-    });
-    if let Some(description) = &view.subtitle {
-        feed["description"] = json!(description);
-    }
-    let mut bytes = serde_json::to_vec_pretty(&feed).expect("a JSON value always serializes");
+    let feed = Feed {
+        authors: [Author { name: &site.author }],
+        description: view.subtitle.as_deref(),
+        feed_url: &view.json_url,
+        home_page_url: &view.html_url,
+        items: view
+            .entries
+            .iter()
+            .map(|item| {
+                let e = item.entry;
+                Item {
+                    content_text: e.summary.as_deref().unwrap_or(&e.title),
+                    date_modified: e.updated.to_rfc3339(),
+                    date_published: e.published.to_rfc3339(),
+                    id: &e.id,
+                    summary: e.summary.as_deref(),
+                    tags: item.topics.iter().map(|t| t.id.as_str()).collect(),
+                    title: &e.title,
+                    url: &e.link,
+                }
+            })
+            .collect(),
+        language: "ja",
+        title: &view.title,
+        version: "https://jsonfeed.org/version/1.1",
+    };
+    let mut bytes = serde_json::to_vec_pretty(&feed).expect("borrowed strings always serialize");
     bytes.push(b'\n');
     bytes
 }
