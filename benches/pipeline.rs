@@ -5,9 +5,10 @@
 use chrono::{FixedOffset, TimeZone};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kairan::Config;
-use kairan::classify::{Classifier, Folded};
+use kairan::classify::Folded;
 use kairan::config::SourceKind;
-use kairan::model::{Entry, EntryKey, Origin};
+use kairan::model::{Entry, EntryKey, Origin, StoredEntry};
+use kairan::publish::Feeds;
 use std::hint::black_box;
 use url::Url;
 
@@ -25,6 +26,23 @@ fn rows(config: &Config) -> Vec<kairan::model::RawRow> {
     };
     let (page, _) = kairan::fetch::decode::decode_html(SEED, Some("text/html; charset=utf-8"));
     kairan::extract::html::extract(&page, select).unwrap()
+}
+
+/// Entries as the store would give them back: with ids, and dated.
+fn stored(entries: Vec<Entry>) -> Vec<StoredEntry> {
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| StoredEntry {
+            id: format!("urn:uuid:00000000-0000-8000-8000-{i:012}"),
+            key: e.key,
+            title: e.title,
+            link: e.link,
+            summary: e.summary,
+            published: e.published.unwrap(),
+            updated: e.updated.unwrap(),
+        })
+        .collect()
 }
 
 /// The shipped configuration with its sources read from the fixtures, and a directory for the
@@ -72,13 +90,36 @@ fn seed_stages(c: &mut Criterion) {
         b.iter(|| kairan::dedup::dedup(black_box(entries.clone())))
     });
     let (unique, _) = kairan::dedup::dedup(entries.clone());
-    let classifier = Classifier::new(&config.topics);
+    let classifier = &config.classifier;
     g.bench_function("classify", |b| {
         b.iter(|| {
             unique
                 .iter()
                 .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
                 .collect::<Vec<_>>()
+        })
+    });
+    // Everything but the store and the disk: the seed's bytes to the bytes of every file.
+    let epoch = FixedOffset::east_opt(9 * 3600)
+        .unwrap()
+        .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+        .unwrap();
+    g.bench_function("seed to rendered files, in memory", |b| {
+        b.iter(|| {
+            let (text, _) = kairan::fetch::decode::decode_html(
+                black_box(SEED),
+                Some("text/html; charset=utf-8"),
+            );
+            let raw = kairan::extract::html::extract(&text, select).unwrap();
+            let n = kairan::normalize::normalize("anshin", &page, raw, tz);
+            let (mut unique, _) = kairan::dedup::dedup(n.entries);
+            unique.sort_by_key(|e| std::cmp::Reverse(e.updated));
+            let topics_of = unique
+                .iter()
+                .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
+                .collect();
+            let feeds = Feeds::select(&config, stored(unique), topics_of);
+            kairan::publish::render(&config, &feeds, epoch)
         })
     });
     // The whole run on the seed: both shipped sources read from the fixtures (no network),
@@ -152,7 +193,7 @@ fn synthetic(n: usize) -> Vec<Entry> {
 
 fn growth(c: &mut Criterion) {
     let (config, _) = setup();
-    let classifier = Classifier::new(&config.topics);
+    let classifier = &config.classifier;
     let mut g = c.benchmark_group("dedup+classify");
     g.sample_size(10);
     for n in [1_000, 10_000, 100_000] {

@@ -24,9 +24,8 @@ pub struct Explanation {
     pub matched: Vec<(String, Field)>,
 }
 
-/// A name for the rules of `topics` (their ids and words, and how text is compared): topics
-/// stored by one set of rules stay valid exactly while this stays the same.
-pub fn fingerprint(topics: &[Topic]) -> String {
+/// A name for the rules of `topics` (their ids and words, and how text is compared).
+fn fingerprint(topics: &[Topic]) -> String {
     let mut h = Sha256::new();
     // The version of `fold` and of the matching: bump it when either changes what matches.
     h.update(b"kairan topic rules 1");
@@ -45,16 +44,20 @@ pub fn fingerprint(topics: &[Topic]) -> String {
 }
 
 /// A topic's rules as indices into the classifier's distinct words.
+#[derive(Debug, Clone)]
 struct Rules {
     any: Vec<usize>,
     all: Vec<usize>,
     none: Vec<usize>,
 }
 
+/// The rules of the configured topics, compiled once with the configuration.
+#[derive(Debug, Clone)]
 pub struct Classifier {
     words: Vec<String>,
     automaton: AhoCorasick,
     rules: Vec<Rules>,
+    fingerprint: String,
 }
 
 /// An entry's text folded once, for all topics.
@@ -104,7 +107,14 @@ impl Classifier {
             words,
             automaton,
             rules,
+            fingerprint: fingerprint(topics),
         }
+    }
+
+    /// A name for these rules: topics stored by one set of rules stay valid exactly while
+    /// this stays the same.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Where each distinct word was found, the title winning over the summary.

@@ -1,6 +1,7 @@
 //! TOML → validated, compiled [`Config`]. Every check happens here, once, with the file, line and
 //! key in the message, so that later stages can trust what they are given.
 
+use crate::classify::Classifier;
 use crate::normalize::text::fold;
 use chrono_tz::Tz;
 use scraper::Selector;
@@ -49,6 +50,8 @@ pub struct Config {
     pub serve: ServeSettings,
     pub sources: Vec<Source>,
     pub topics: Vec<Topic>,
+    /// The topics' rules, compiled.
+    pub classifier: Classifier,
 }
 
 #[derive(Debug, Clone)]
@@ -397,6 +400,7 @@ impl Compiler<'_> {
             embed_entries,
             serve,
             sources,
+            classifier: Classifier::new(&topics),
             topics,
         })
     }

@@ -3,7 +3,7 @@
 //! A source's failure is a value in the [`Report`], not an early return: the other sources go
 //! on, what the failed source published before stays in the store, and so in the feeds.
 
-use crate::classify::{self, Classifier, Folded};
+use crate::classify::Folded;
 use crate::config::{Config, Source, SourceKind};
 use crate::dedup::{Merge, dedup};
 use crate::extract::{self, ExtractError};
@@ -44,8 +44,6 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot set up HTTP: {0}")]
-    Client(FetchError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("{0}: not a path that can be read")]
@@ -124,7 +122,7 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
     let mut store = Store::open(&config.state_path)?;
-    let client = Client::new(&config.fetch).map_err(Error::Client)?;
+    let client = Client::new(&config.fetch);
     let now = now(config);
     let validators = config
         .sources
@@ -266,14 +264,14 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
                 .collect()
         }
         None => {
-            let client = Client::new(&config.fetch).map_err(Error::Client)?;
+            let client = Client::new(&config.fetch);
             let none = vec![Validators::default(); config.sources.len()];
             fetch_and_read(config, &client, none, None).await
         }
     };
     let gathered = Gathered::new(passes);
     let (entries, merges) = dedup(gathered.rows.clone());
-    let classifier = Classifier::new(&config.topics);
+    let classifier = &config.classifier;
     let classify = |e: &Entry| classifier.topics(&Folded::new(&e.title, e.summary.as_deref()));
     let mut used = vec![false; config.topics.len()];
     for t in entries.iter().flat_map(classify) {
@@ -307,7 +305,7 @@ pub fn remember(
     records: &[(&str, &str, SourceRecord)],
     entries: &[Entry],
 ) -> Result<Changes, Error> {
-    let classifier = Classifier::new(&config.topics);
+    let classifier = &config.classifier;
     let topic_ids = |title: &str, summary: Option<&str>| -> Vec<String> {
         classifier
             .topics(&Folded::new(title, summary))
@@ -315,10 +313,10 @@ pub fn remember(
             .map(|t| config.topics[t].id.clone())
             .collect()
     };
-    let rules = classify::fingerprint(&config.topics);
-    if store.topic_rules()?.as_deref() != Some(rules.as_str()) {
+    let rules = classifier.fingerprint();
+    if store.topic_rules()?.as_deref() != Some(rules) {
         tracing::info!("the topic rules changed: classifying every stored entry again");
-        store.retopic(&rules, topic_ids)?;
+        store.retopic(rules, topic_ids)?;
     }
     let changes = store.commit(now, records, entries, |e| {
         topic_ids(&e.title, e.summary.as_deref())
@@ -342,7 +340,7 @@ pub fn render_store(config: &Config, store: &Store) -> Result<Rendered, Error> {
 /// the size of the store.
 fn select(config: &Config, store: &Store) -> Result<Feeds, Error> {
     let max = config.site.max_entries;
-    if store.topic_rules()?.as_deref() != Some(classify::fingerprint(&config.topics).as_str()) {
+    if store.topic_rules()?.as_deref() != Some(config.classifier.fingerprint()) {
         return Ok(select_in_memory(config, store)?);
     }
     let index: HashMap<&str, usize> = (config.topics.iter().enumerate())
@@ -376,28 +374,11 @@ fn select(config: &Config, store: &Store) -> Result<Feeds, Error> {
 /// were edited. Classifies every stored entry in memory, and changes nothing.
 fn select_in_memory(config: &Config, store: &Store) -> Result<Feeds, StoreError> {
     let stored = store.entries()?;
-    let classifier = Classifier::new(&config.topics);
-    let topics_of: Vec<Vec<usize>> = stored
+    let topics_of = stored
         .iter()
-        .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
+        .map(|e| (config.classifier).topics(&Folded::new(&e.title, e.summary.as_deref())))
         .collect();
-    let selection = |topic: Option<usize>| {
-        let members: Vec<usize> = (0..stored.len())
-            .filter(|&i| topic.is_none_or(|t| topics_of[i].contains(&t)))
-            .collect();
-        Selection {
-            total: members.len(),
-            entries: (members.iter().take(config.site.max_entries))
-                .map(|&i| (stored[i].clone(), topics_of[i].clone()))
-                .collect(),
-        }
-    };
-    Ok(Feeds {
-        all: selection(None),
-        topics: (0..config.topics.len())
-            .map(|t| selection(Some(t)))
-            .collect(),
-    })
+    Ok(Feeds::select(config, stored, topics_of))
 }
 
 fn now(config: &Config) -> DateTime<FixedOffset> {

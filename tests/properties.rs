@@ -6,7 +6,7 @@
 use chrono::{DateTime, FixedOffset, TimeZone};
 use chrono_tz::Asia::Tokyo;
 use kairan::Config;
-use kairan::classify::{Classifier, Folded, fingerprint};
+use kairan::classify::Folded;
 use kairan::dedup::{Merge, dedup};
 use kairan::model::{Entry, EntryKey, RawDate, RawRow};
 use kairan::pipeline::{publish_store, remember};
@@ -396,10 +396,9 @@ proptest! {
             .collect();
         case.commit("2025-02-01T00:00:00+09:00", &edited);
         let kept = case.publish("kept");
-        let classifier = Classifier::new(&case.config.topics);
-        let topics = &case.config.topics;
+        let (classifier, topics) = (&case.config.classifier, &case.config.topics);
         case.store
-            .retopic(&fingerprint(topics), |title, summary| {
+            .retopic(classifier.fingerprint(), |title, summary| {
                 (classifier.topics(&Folded::new(title, summary)).into_iter())
                     .map(|t| topics[t].id.clone())
                     .collect()

@@ -3,7 +3,7 @@
 use super::status::open_state;
 use super::{Out, print_stdout};
 use kairan::Config;
-use kairan::classify::{Classifier, Field, Folded};
+use kairan::classify::{Field, Folded};
 use std::fmt::Write;
 use std::process::ExitCode;
 
@@ -25,7 +25,7 @@ pub fn explain(config: &Config, query: &str, out: &Out) -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let classifier = Classifier::new(&config.topics);
+    let classifier = &config.classifier;
     let mut s = String::new();
     for (e, origins) in found {
         let _ = writeln!(

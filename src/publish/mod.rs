@@ -70,6 +70,30 @@ pub struct Feeds {
     pub topics: Vec<Selection>,
 }
 
+impl Feeds {
+    /// What every feed shows of `entries` (newest first), entry `i` being in the topics
+    /// `topics_of[i]` (indices into `config.topics`).
+    pub fn select(config: &Config, entries: Vec<StoredEntry>, topics_of: Vec<Vec<usize>>) -> Feeds {
+        let selection = |topic: Option<usize>| {
+            let members: Vec<usize> = (0..entries.len())
+                .filter(|&i| topic.is_none_or(|t| topics_of[i].contains(&t)))
+                .collect();
+            Selection {
+                total: members.len(),
+                entries: (members.iter().take(config.site.max_entries))
+                    .map(|&i| (entries[i].clone(), topics_of[i].clone()))
+                    .collect(),
+            }
+        };
+        Feeds {
+            all: selection(None),
+            topics: (0..config.topics.len())
+                .map(|t| selection(Some(t)))
+                .collect(),
+        }
+    }
+}
+
 /// Site-wide values, made safe for XML once.
 pub(crate) struct Site<'a> {
     pub title: String,
