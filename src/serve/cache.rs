@@ -24,7 +24,10 @@ pub struct Cached {
     br: Option<Bytes>,
     /// The identity form's strong ETag, without quotes; the other forms add `-gz` or `-br`.
     tag: String,
+    /// The ETag header of each form, identity, gzip and brotli: made once, sent many times.
+    etags: [HeaderValue; 3],
     last_modified: DateTime<Utc>,
+    last_modified_header: HeaderValue,
 }
 
 /// Every file of one publish, by path (`feeds/all.atom`, `index.html`).
@@ -67,33 +70,36 @@ impl Cached {
             identity: Bytes::copy_from_slice(bytes),
             gzip: smaller(bytes, gzip(bytes)),
             br: smaller(bytes, brotli(bytes)),
+            etags: ["", "-gz", "-br"].map(|suffix| value(&format!("\"{tag}{suffix}\""))),
             tag,
             last_modified: now,
+            last_modified_header: value(&http_date(now)),
         }
     }
 
     /// The response to a GET or HEAD for this file: 304 when the client's copy is current,
     /// else the best encoding it accepts.
-    pub fn respond(&self, method: &Method, headers: &HeaderMap, max_age: u64) -> Response {
-        // Brotli where accepted, else gzip, else the file as it is.
-        let (encoding, body) = [("br", &self.br), ("gzip", &self.gzip)]
+    /// The response to a GET or HEAD; `cache_control` is the server's, the same for every file.
+    pub fn respond(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        cache_control: &HeaderValue,
+    ) -> Response {
+        let (form, encoding, body) = [(2, "br", &self.br), (1, "gzip", &self.gzip)]
             .into_iter()
-            .find_map(|(name, form)| {
-                form.as_ref()
+            .find_map(|(form, name, bytes)| {
+                bytes
+                    .as_ref()
                     .filter(|_| accepts(headers, name))
-                    .map(|b| (Some(name), b))
+                    .map(|b| (form, Some(name), b))
             })
-            .unwrap_or((None, &self.identity));
-        let etag = match encoding {
-            Some("br") => format!("\"{}-br\"", self.tag),
-            Some(_) => format!("\"{}-gz\"", self.tag),
-            None => format!("\"{}\"", self.tag),
-        };
+            .unwrap_or((0, None, &self.identity));
         let mut response = Response::new(Body::empty());
         let h = response.headers_mut();
-        h.insert(ETAG, value(&etag));
-        h.insert(LAST_MODIFIED, value(&http_date(self.last_modified)));
-        h.insert(CACHE_CONTROL, value(&format!("public, max-age={max_age}")));
+        h.insert(ETAG, self.etags[form].clone());
+        h.insert(LAST_MODIFIED, self.last_modified_header.clone());
+        h.insert(CACHE_CONTROL, cache_control.clone());
         h.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
         if self.not_modified(headers) {
             *response.status_mut() = StatusCode::NOT_MODIFIED;

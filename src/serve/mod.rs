@@ -49,6 +49,7 @@ struct App {
     metrics: Metrics,
     /// Cache-Control max-age: clients need not ask again before the next refresh.
     max_age: u64,
+    cache_control: HeaderValue,
 }
 
 /// Serves until SIGINT or SIGTERM. `listen` is where; the rest comes from `config`.
@@ -60,6 +61,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let addr = listener.local_addr().unwrap_or(addr);
     let app = Arc::new(App {
         max_age: config.serve.interval.as_secs(),
+        cache_control: HeaderValue::try_from(format!(
+            "public, max-age={}",
+            config.serve.interval.as_secs()
+        ))
+        .expect("digits are a valid header value"),
         snapshot: ArcSwap::from_pointee(initial_snapshot(&config)),
         metrics: Metrics::default(),
         config,
@@ -236,7 +242,7 @@ async fn published(
             };
             let snapshot = app.snapshot.load();
             match snapshot.files.get(key) {
-                Some(file) => file.respond(&method, &headers, app.max_age),
+                Some(file) => file.respond(&method, &headers, &app.cache_control),
                 None if snapshot.files.is_empty() => not_ready(),
                 None => StatusCode::NOT_FOUND.into_response(),
             }

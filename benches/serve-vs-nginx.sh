@@ -2,7 +2,7 @@
 # Requests per second for /feeds/all.atom, plain and gzip, from `kairan serve` and from nginx
 # serving the same published files, on this machine, in the same run. Loopback only.
 #
-#   bash bench/serve-vs-nginx.sh [SECONDS] [ROUNDS]      (defaults: 10 s, 3 rounds)
+#   bash benches/serve-vs-nginx.sh [SECONDS] [ROUNDS]      (defaults: 10 s, 3 rounds)
 #
 # Needs wrk and nginx (apt-get install wrk nginx). Both servers get the same file bytes, both
 # send precompressed gzip (kairan made once per refresh; nginx's gzip_static from a .gz made
@@ -30,6 +30,8 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 gzip -9 -k -n "$work/public/feeds/all.atom"
+# nginx's workers run unprivileged: let them read what mktemp made private.
+chmod -R a+rX "$work"
 
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 2;
