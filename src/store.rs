@@ -68,16 +68,16 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE entry_sources_old;
 ",
     "
-    -- The topics of each entry, by topic id, as classified by the rules named in
-    -- meta 'topic_rules': feeds are read from here rather than classified again every run.
+    -- Each entry's topics (their ids, space-separated) as classified by the rules named in
+    -- meta 'topic_rules', and each topic's entries newest first: feeds are read from here
+    -- rather than classified again every run.
+    ALTER TABLE entries ADD COLUMN topics TEXT NOT NULL DEFAULT '';
     CREATE TABLE entry_topics (
         topic TEXT NOT NULL,
+        updated_ts INTEGER NOT NULL,  -- the entry's
         key TEXT NOT NULL REFERENCES entries (key),
-        updated_ts INTEGER NOT NULL,  -- the entry's, so that a topic's newest are an index walk
-        PRIMARY KEY (topic, key)
+        PRIMARY KEY (topic, updated_ts DESC, key)
     ) WITHOUT ROWID;
-    CREATE INDEX entry_topics_by_key ON entry_topics (key);
-    CREATE INDEX entry_topics_by_updated ON entry_topics (topic, updated_ts DESC);
 ",
 ];
 
@@ -379,17 +379,18 @@ impl Store {
         let mut changes = Changes::default();
         {
             let mut find = tx.prepare_cached(
-                "SELECT title, link, summary, source_date, published, updated, last_seen
+                "SELECT title, link, summary, source_date, published, updated, last_seen, topics
                  FROM entries WHERE key = ?1",
             )?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO entries (key, id, title, link, summary, source_date, published,
-                 updated, updated_ts, first_seen, last_seen)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                 updated, updated_ts, first_seen, last_seen, topics)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)",
             )?;
             let mut update = tx.prepare_cached(
                 "UPDATE entries SET title = ?2, link = ?3, summary = ?4, source_date = ?5,
-                 published = ?6, updated = ?7, updated_ts = ?8, last_seen = ?9 WHERE key = ?1",
+                 published = ?6, updated = ?7, updated_ts = ?8, last_seen = ?9, topics = ?10
+                 WHERE key = ?1",
             )?;
             let mut seen = tx.prepare_cached("UPDATE entries SET last_seen = ?2 WHERE key = ?1")?;
             let mut origins_of = tx.prepare_cached(
@@ -402,12 +403,12 @@ impl Store {
             let mut origin = tx.prepare_cached(
                 "INSERT OR REPLACE INTO entry_sources (key, source, position) VALUES (?1, ?2, ?3)",
             )?;
-            let mut untopic = tx.prepare_cached("DELETE FROM entry_topics WHERE key = ?1")?;
-            let mut topic = tx.prepare_cached(
-                "INSERT INTO entry_topics (topic, key, updated_ts) VALUES (?1, ?2, ?3)",
+            let mut untopic = tx.prepare_cached(
+                "DELETE FROM entry_topics WHERE topic = ?1 AND updated_ts = ?2 AND key = ?3",
             )?;
-            let mut redate =
-                tx.prepare_cached("UPDATE entry_topics SET updated_ts = ?2 WHERE key = ?1")?;
+            let mut topic = tx.prepare_cached(
+                "INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
+            )?;
             // In key order, the index pages each entry touches are those of the one before.
             let mut in_order: Vec<&Entry> = entries.iter().collect();
             in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
@@ -423,13 +424,16 @@ impl Store {
                             r.get::<_, String>(4)?,
                             r.get::<_, String>(5)?,
                             r.get::<_, String>(6)?,
+                            r.get::<_, String>(7)?,
                         ))
                     })
                     .optional()?;
-                let Some((title, link, summary, old_date, published, updated, last_seen)) = stored
+                let Some((title, link, summary, old_date, published, updated, last_seen, topics)) =
+                    stored
                 else {
                     let published = e.published.unwrap_or(now);
                     let updated = e.updated.unwrap_or(published);
+                    let topics = topics_of(e);
                     insert.execute(params![
                         e.key.0,
                         entry_id(&e.key),
@@ -441,9 +445,10 @@ impl Store {
                         format_time(updated),
                         updated.timestamp(),
                         now_text,
+                        topics.join(" "),
                     ])?;
-                    for t in topics_of(e) {
-                        topic.execute(params![t, e.key.0, updated.timestamp()])?;
+                    for t in &topics {
+                        topic.execute(params![t, updated.timestamp(), e.key.0])?;
                     }
                     for o in &e.origins {
                         origin.execute(params![e.key.0, o.source, o.position as i64])?;
@@ -464,6 +469,13 @@ impl Store {
                     Some(u) if u > updated => u,
                     _ => now.max(updated),
                 };
+                // Topics follow from the title and summary alone.
+                let old_topics: Vec<&str> = topics.split(' ').filter(|t| !t.is_empty()).collect();
+                let new_topics = if title != e.title || summary != e.summary {
+                    topics_of(e)
+                } else {
+                    old_topics.iter().map(|t| (*t).to_owned()).collect()
+                };
                 if changed || new_published != published {
                     update.execute(params![
                         e.key.0,
@@ -475,19 +487,19 @@ impl Store {
                         format_time(new_updated),
                         new_updated.timestamp(),
                         now_text,
+                        new_topics.join(" "),
                     ])?;
                     changes.updated += usize::from(changed);
                 } else if now - parse_time(&last_seen) >= LAST_SEEN_EVERY {
                     seen.execute(params![e.key.0, now_text])?;
                 }
-                // Topics follow from the title and summary alone.
-                if title != e.title || summary != e.summary {
-                    untopic.execute([&e.key.0])?;
-                    for t in topics_of(e) {
-                        topic.execute(params![t, e.key.0, new_updated.timestamp()])?;
+                if new_topics != old_topics || new_updated != updated {
+                    for t in old_topics {
+                        untopic.execute(params![t, updated.timestamp(), e.key.0])?;
                     }
-                } else if new_updated != updated {
-                    redate.execute(params![e.key.0, new_updated.timestamp()])?;
+                    for t in &new_topics {
+                        topic.execute(params![t, new_updated.timestamp(), e.key.0])?;
+                    }
                 }
                 // Rows are rewritten only for a source whose rows of the entry moved.
                 let was: Vec<(String, i64)> = origins_of
@@ -538,19 +550,31 @@ impl Store {
             let tx = conn.transaction()?;
             tx.execute("DELETE FROM entry_topics", [])?;
             {
-                let mut read = tx.prepare("SELECT key, title, summary, updated_ts FROM entries")?;
+                let mut read =
+                    tx.prepare("SELECT key, title, summary, updated_ts, topics FROM entries")?;
                 let mut insert = tx.prepare(
-                    "INSERT INTO entry_topics (topic, key, updated_ts) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
                 )?;
+                // Rows whose topics moved are rewritten once the reading is done.
+                let mut moved = Vec::new();
                 let mut rows = read.query([])?;
                 while let Some(r) = rows.next()? {
                     let key: String = r.get(0)?;
                     let title: String = r.get(1)?;
                     let summary: Option<String> = r.get(2)?;
                     let updated: i64 = r.get(3)?;
-                    for t in topics_of(&title, summary.as_deref()) {
-                        insert.execute(params![t, key, updated])?;
+                    let topics = topics_of(&title, summary.as_deref());
+                    for t in &topics {
+                        insert.execute(params![t, updated, key])?;
                     }
+                    let joined = topics.join(" ");
+                    if joined != r.get::<_, String>(4)? {
+                        moved.push((key, joined));
+                    }
+                }
+                let mut set = tx.prepare("UPDATE entries SET topics = ?2 WHERE key = ?1")?;
+                for (key, topics) in moved {
+                    set.execute(params![key, topics])?;
                 }
             }
             tx.execute(
@@ -567,15 +591,14 @@ impl Store {
     pub fn feed(&self, topic: Option<&str>, limit: usize) -> Result<FeedRows, StoreError> {
         // The newest keys are picked first and only then their rows read: sorting carries the
         // key and the order columns, not every member's summary and topics.
-        const COLUMNS: &str = "e.id, e.key, e.title, e.link, e.summary, e.published, e.updated,
-            (SELECT group_concat(x.topic, ' ') FROM entry_topics x WHERE x.key = e.key)";
+        const COLUMNS: &str =
+            "e.id, e.key, e.title, e.link, e.summary, e.published, e.updated, e.topics";
         const ORDER: &str = "ORDER BY e.updated_ts DESC, e.published DESC, e.id";
-        // The same order, led by the topic's own copy of `updated_ts`, which its index has.
+        // The same order, led by the topic's own copy of `updated_ts`, which its key has.
         const TOPIC_ORDER: &str = "ORDER BY t.updated_ts DESC, e.published DESC, e.id";
         fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredEntry, Vec<String>)> {
-            let topics: Option<String> = r.get(7)?;
-            let topics =
-                topics.map_or_else(Vec::new, |t| t.split(' ').map(str::to_owned).collect());
+            let topics: String = r.get(7)?;
+            let topics = topics.split_whitespace().map(str::to_owned).collect();
             Ok((stored_entry(r)?, topics))
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -722,6 +745,49 @@ fn parse_time(text: &str) -> DateTime<FixedOffset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A state written before topics were stored opens, and its entries get their topics at
+    /// the first classification.
+    #[test]
+    fn a_state_from_before_stored_topics_is_brought_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kairan.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute_batch(
+                "INSERT INTO meta VALUES ('created', '2024-01-01T00:00:00Z');
+                 INSERT INTO entries (key, id, title, link, summary, source_date, published,
+                     updated, updated_ts, first_seen, last_seen)
+                 VALUES ('https://example.org/a', 'urn:uuid:a', '偽のセキュリティ警告に注意',
+                     'https://example.org/a', NULL, NULL, '2024-01-01T00:00:00+09:00',
+                     '2024-01-01T00:00:00+09:00', 1704034800, '2024-01-01T00:00:00+09:00',
+                     '2024-01-01T00:00:00+09:00');",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.topic_rules().unwrap(), None);
+        assert_eq!(store.feed(Some("scam"), 10).unwrap().total, 0);
+        store
+            .retopic("rules-1", |title, _| {
+                if title.contains("警告") {
+                    vec!["scam".to_owned()]
+                } else {
+                    Vec::new()
+                }
+            })
+            .unwrap();
+        assert_eq!(store.topic_rules().unwrap().as_deref(), Some("rules-1"));
+        let feed = store.feed(Some("scam"), 10).unwrap();
+        assert_eq!(feed.total, 1);
+        assert_eq!(feed.entries[0].0.id, "urn:uuid:a");
+        assert_eq!(feed.entries[0].1, vec!["scam".to_owned()]);
+        assert_eq!(store.feed(None, 10).unwrap().entries[0].1, vec!["scam"]);
+    }
 
     #[test]
     fn ids_are_uuid_urns_that_differ_per_key() {
