@@ -100,6 +100,16 @@ fn seed_stages(c: &mut Criterion) {
                 .collect::<Vec<_>>()
         })
     });
+    let mut newest = unique.clone();
+    newest.sort_by_key(|e| std::cmp::Reverse(e.updated));
+    let topics_of: Vec<Vec<usize>> = newest
+        .iter()
+        .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
+        .collect();
+    let feeds = Feeds::select(&config, stored(newest), topics_of);
+    g.bench_function("render (every output file)", |b| {
+        b.iter(|| kairan::publish::render(&config, black_box(&feeds), epoch()))
+    });
     g.bench_function("seed to rendered files, in memory", |b| {
         b.iter(|| seed_to_rendered(black_box(&config), &page))
     });
@@ -209,11 +219,15 @@ fn seed_to_rendered(config: &Config, page: &Url) -> kairan::publish::Rendered {
         .map(|e| (config.classifier).topics(&Folded::new(&e.title, e.summary.as_deref())))
         .collect();
     let feeds = Feeds::select(config, stored(unique), topics_of);
-    let epoch = FixedOffset::east_opt(9 * 3600)
+    kairan::publish::render(config, &feeds, epoch())
+}
+
+/// The date of a feed with no entry: any fixed one.
+fn epoch() -> chrono::DateTime<FixedOffset> {
+    FixedOffset::east_opt(9 * 3600)
         .unwrap()
         .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
-        .unwrap();
-    kairan::publish::render(config, &feeds, epoch)
+        .unwrap()
 }
 
 /// The same, measured in CPU time (of this thread) rather than wall time: the target is
