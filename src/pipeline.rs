@@ -129,7 +129,7 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         .iter()
         .map(|s| store.validators(&s.id, now))
         .collect::<Result<_, _>>()?;
-    // Where the time of a refresh goes, for `-v`.
+    // Where the time of a refresh goes, in the debug log (`KAIRAN_LOG=kairan=debug`).
     let mut lap = Instant::now();
     let mut timed = |stage: &str| {
         tracing::debug!("{stage}: {} ms", lap.elapsed().as_millis());
