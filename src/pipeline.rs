@@ -170,9 +170,11 @@ struct Gathered {
 
 impl Gathered {
     fn new(passes: Vec<SourcePass>) -> Gathered {
+        // Sized once: growing a vector of 100,000 entries would hold two copies at a time.
+        let rows = passes.iter().map(|p| p.entries.len()).sum();
         let mut gathered = Gathered {
             sources: Vec::with_capacity(passes.len()),
-            rows: Vec::new(),
+            rows: Vec::with_capacity(rows),
             records: Vec::with_capacity(passes.len()),
         };
         for p in passes {
