@@ -39,6 +39,13 @@ pub struct Origin {
     pub position: usize,
 }
 
+/// As messages name a row: `anshin row 45`.
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} row {}", self.source, self.position)
+    }
+}
+
 /// A normalized entry: clean text, absolute link, dates with the source's offset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {

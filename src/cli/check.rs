@@ -3,6 +3,7 @@
 
 use super::{Out, print_stdout};
 use kairan::Config;
+use kairan::model::Origin;
 use kairan::pipeline::{Inspection, SourceOutcome};
 use serde_json::{Value, json};
 use std::fmt::Write;
@@ -135,11 +136,7 @@ fn to_text(config: &Config, i: &Inspection, empty_topics: &[usize], verdict: &st
     } else {
         s.push_str("merged as repeats (same key):\n");
         for m in &i.merges {
-            let rows: Vec<String> = m
-                .origins
-                .iter()
-                .map(|o| format!("{} row {}", o.source, o.position))
-                .collect();
+            let rows: Vec<String> = m.origins.iter().map(Origin::to_string).collect();
             let _ = writeln!(s, "  {} ← {}", m.key, rows.join(", "));
         }
     }

@@ -4,6 +4,7 @@ use super::status::open_state;
 use super::{Out, print_stdout};
 use kairan::Config;
 use kairan::classify::{Field, Folded};
+use kairan::model::Origin;
 use std::fmt::Write;
 use std::process::ExitCode;
 
@@ -39,10 +40,7 @@ pub fn explain(config: &Config, query: &str, out: &Out) -> ExitCode {
             e.published.to_rfc3339(),
             e.updated.to_rfc3339()
         );
-        let rows: Vec<String> = origins
-            .iter()
-            .map(|o| format!("{} row {}", o.source, o.position))
-            .collect();
+        let rows: Vec<String> = origins.iter().map(Origin::to_string).collect();
         let merged = if rows.len() > 1 {
             " (merged as one entry)"
         } else {

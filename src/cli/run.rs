@@ -1,6 +1,7 @@
 //! `kairan run`: one refresh, with a progress bar for a person at a terminal.
 
 use super::Out;
+use kairan::model::Origin;
 use kairan::pipeline::{Report, SourceOutcome};
 use kairan::{Config, Options};
 use std::process::ExitCode;
@@ -63,11 +64,7 @@ fn print_report(report: &Report, out: &Out) -> ExitCode {
         }
     }
     for m in &report.merges {
-        let from: Vec<String> = m
-            .origins
-            .iter()
-            .map(|o| format!("{} row {}", o.source, o.position))
-            .collect();
+        let from: Vec<String> = m.origins.iter().map(Origin::to_string).collect();
         out.info(&format!("merged {} from {}", m.key, from.join(", ")), &[]);
     }
     let failed = report.failures().count();
