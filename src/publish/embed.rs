@@ -2,7 +2,7 @@
 //! page's iframe. No scripts and nothing loaded from elsewhere; styles inline; links open
 //! outside the frame.
 
-use super::{FeedView, escape};
+use super::{FeedView, entry_items, escape};
 use std::fmt::Write;
 
 pub fn render(view: &FeedView<'_>, count: usize) -> Vec<u8> {
@@ -14,20 +14,7 @@ pub fn render(view: &FeedView<'_>, count: usize) -> Vec<u8> {
          <title>{}</title>\n<base target=\"_blank\">\n<style>{STYLE}</style>\n</head>\n<body>\n<ul>\n",
         escape(&view.title)
     );
-    for item in view.entries.iter().take(count) {
-        let e = item.entry;
-        let _ = writeln!(
-            out,
-            "<li><time datetime=\"{}\">{}</time> <a href=\"{}\" rel=\"noopener noreferrer\">{}</a></li>",
-            e.updated.to_rfc3339(),
-            e.updated.format("%Y-%m-%d"),
-            escape(&e.link),
-            escape(&e.title)
-        );
-    }
-    if view.entries.is_empty() {
-        out.push_str("<li>まだエントリはありません。</li>\n");
-    }
+    entry_items(&mut out, view, count, " rel=\"noopener noreferrer\"");
     let _ = writeln!(
         out,
         "</ul>\n<p><a href=\"{}\" rel=\"noopener noreferrer\">Atom フィード</a></p>\n</body>\n</html>",

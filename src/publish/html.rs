@@ -1,7 +1,7 @@
 //! The index page: the topics, how many entries each has, their latest entries, and the links
 //! to subscribe. Static, no scripts, everything escaped.
 
-use super::{ALL, FeedView, Site, escape};
+use super::{ALL, FeedView, Site, entry_items, escape};
 use std::fmt::Write;
 
 /// Latest entries shown under each topic.
@@ -60,19 +60,7 @@ pub fn render(site: &Site<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
             let _ = writeln!(out, "<p>{}</p>", escape(d));
         }
         out.push_str("<ul>\n");
-        for item in v.entries.iter().take(LATEST) {
-            let _ = writeln!(
-                out,
-                "<li><time datetime=\"{}\">{}</time> <a href=\"{}\">{}</a></li>",
-                item.entry.updated.to_rfc3339(),
-                item.entry.updated.format("%Y-%m-%d"),
-                escape(&item.entry.link),
-                escape(&item.entry.title)
-            );
-        }
-        if v.entries.is_empty() {
-            out.push_str("<li>まだエントリはありません。</li>\n");
-        }
+        entry_items(&mut out, v, LATEST, "");
         let _ = writeln!(
             out,
             "</ul>\n<p class=\"sub\"><a href=\"{}\">Atom フィードを購読</a></p>\n</section>",

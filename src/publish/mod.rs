@@ -242,6 +242,31 @@ fn views<'a>(
     views
 }
 
+/// The `<li>` items of a feed's first `count` entries, or one saying there are none yet, as
+/// the index page and the embeds list them; `link_attributes` go on every link.
+pub(crate) fn entry_items(
+    out: &mut String,
+    view: &FeedView<'_>,
+    count: usize,
+    link_attributes: &str,
+) {
+    use std::fmt::Write;
+    for item in view.entries.iter().take(count) {
+        let e = item.entry;
+        let _ = writeln!(
+            out,
+            "<li><time datetime=\"{}\">{}</time> <a href=\"{}\"{link_attributes}>{}</a></li>",
+            e.updated.to_rfc3339(),
+            e.updated.format("%Y-%m-%d"),
+            escape(&e.link),
+            escape(&e.title)
+        );
+    }
+    if view.entries.is_empty() {
+        out.push_str("<li>まだエントリはありません。</li>\n");
+    }
+}
+
 /// Escapes text for HTML and XML attribute values and content.
 pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
