@@ -445,7 +445,7 @@ impl Store {
                         format_time(updated),
                         updated.timestamp(),
                         now_text,
-                        topics.join(" "),
+                        topics_column(&topics),
                     ])?;
                     for t in &topics {
                         topic.execute(params![t, updated.timestamp(), e.key.0])?;
@@ -470,7 +470,7 @@ impl Store {
                     _ => now.max(updated),
                 };
                 // Topics follow from the title and summary alone.
-                let old_topics: Vec<&str> = topics.split(' ').filter(|t| !t.is_empty()).collect();
+                let old_topics: Vec<&str> = topic_ids(&topics).collect();
                 let new_topics = if title != e.title || summary != e.summary {
                     topics_of(e)
                 } else {
@@ -487,7 +487,7 @@ impl Store {
                         format_time(new_updated),
                         new_updated.timestamp(),
                         now_text,
-                        new_topics.join(" "),
+                        topics_column(&new_topics),
                     ])?;
                     changes.updated += usize::from(changed);
                 } else if now - parse_time(&last_seen) >= LAST_SEEN_EVERY {
@@ -567,7 +567,7 @@ impl Store {
                     for t in &topics {
                         insert.execute(params![t, updated, key])?;
                     }
-                    let joined = topics.join(" ");
+                    let joined = topics_column(&topics);
                     if joined != r.get::<_, String>(4)? {
                         moved.push((key, joined));
                     }
@@ -598,7 +598,7 @@ impl Store {
         const TOPIC_ORDER: &str = "ORDER BY t.updated_ts DESC, e.published DESC, e.id";
         fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredEntry, Vec<String>)> {
             let topics: String = r.get(7)?;
-            let topics = topics.split_whitespace().map(str::to_owned).collect();
+            let topics = topic_ids(&topics).map(str::to_owned).collect();
             Ok((stored_entry(r)?, topics))
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -699,6 +699,16 @@ impl Store {
         };
         run().map_err(|e| self.err(e))
     }
+}
+
+/// `entries.topics`: the ids of an entry's topics, space-separated (ids are slugs).
+fn topics_column(ids: &[String]) -> String {
+    ids.join(" ")
+}
+
+/// The ids in an `entries.topics` value.
+fn topic_ids(column: &str) -> impl Iterator<Item = &str> {
+    column.split_whitespace()
 }
 
 /// A [`StoredEntry`] from the columns id, key, title, link, summary, published, updated.
