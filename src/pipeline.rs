@@ -297,9 +297,9 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
 }
 
 /// Records `entries` in the store with the sources' outcomes, classifying those that are new or
-/// changed. When the
-/// topic rules have changed since the store last classified, every stored entry is classified
-/// again first, so that a rule change applies to entries that have left the listings too.
+/// changed. When the topic rules have changed since the store last classified, every stored
+/// entry is classified again first, so that a rule change applies to entries that have left
+/// the listings too.
 pub fn remember(
     config: &Config,
     store: &mut Store,
@@ -320,10 +320,9 @@ pub fn remember(
         tracing::info!("the topic rules changed: classifying every stored entry again");
         store.retopic(rules, topic_ids)?;
     }
-    let changes = store.commit(now, records, entries, |e| {
+    Ok(store.commit(now, records, entries, |e| {
         topic_ids(&e.title, e.summary.as_deref())
-    })?;
-    Ok(changes)
+    })?)
 }
 
 /// Renders every feed from what the store holds and writes them to `out`.

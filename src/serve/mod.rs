@@ -47,8 +47,8 @@ struct App {
     config: Config,
     snapshot: ArcSwap<Snapshot>,
     metrics: Metrics,
-    /// Cache-Control max-age: clients need not ask again before the next refresh.
-    max_age: u64,
+    /// Cache-Control with max-age the refresh interval: clients need not ask again before the
+    /// next refresh. Made once, sent with every file.
     cache_control: HeaderValue,
 }
 
@@ -59,21 +59,15 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .await
         .map_err(|source| ServeError::Listen { addr, source })?;
     let addr = listener.local_addr().unwrap_or(addr);
+    let interval = config.serve.interval.as_secs();
     let app = Arc::new(App {
-        max_age: config.serve.interval.as_secs(),
-        cache_control: HeaderValue::try_from(format!(
-            "public, max-age={}",
-            config.serve.interval.as_secs()
-        ))
-        .expect("digits are a valid header value"),
+        cache_control: HeaderValue::try_from(format!("public, max-age={interval}"))
+            .expect("digits are a valid header value"),
         snapshot: ArcSwap::from_pointee(initial_snapshot(&config)),
         metrics: Metrics::default(),
         config,
     });
-    tracing::info!(
-        "serving http://{addr}/ , refreshing every {} s",
-        app.max_age
-    );
+    tracing::info!("serving http://{addr}/ , refreshing every {interval} s");
     let refresher = tokio::spawn(refresh_loop(app.clone()));
     let served = axum::serve(listener, router(app))
         .with_graceful_shutdown(shutdown_signal())
