@@ -21,12 +21,23 @@ fn setup() -> (Config, Url) {
     (config, page)
 }
 
-fn rows(config: &Config) -> Vec<kairan::model::RawRow> {
+/// The seed's bytes decoded and its rows extracted, with the built-in listing's selectors.
+fn rows(config: &Config, seed: &[u8]) -> Vec<kairan::model::RawRow> {
     let SourceKind::Html(select) = &config.sources[0].kind else {
         unreachable!("the built-in anshin source is a listing")
     };
-    let (page, _) = kairan::fetch::decode::decode_html(SEED, Some("text/html; charset=utf-8"));
+    let (page, _) = kairan::fetch::decode::decode_html(seed, Some("text/html; charset=utf-8"));
     kairan::extract::html::extract(&page, select).unwrap()
+}
+
+/// What every feed shows of `unique` entries: newest first, classified, selected.
+fn feeds(config: &Config, mut unique: Vec<Entry>) -> Feeds {
+    unique.sort_by_key(|e| std::cmp::Reverse(e.updated));
+    let topics_of = unique
+        .iter()
+        .map(|e| (config.classifier).topics(&Folded::new(&e.title, e.summary.as_deref())))
+        .collect();
+    Feeds::select(config, stored(unique), topics_of)
 }
 
 /// Entries as the store would give them back: with ids, and dated.
@@ -69,20 +80,11 @@ fn on_fixtures() -> (Config, tempfile::TempDir) {
 fn seed_stages(c: &mut Criterion) {
     let (config, page) = setup();
     let tz = config.site.timezone;
-    let SourceKind::Html(select) = &config.sources[0].kind else {
-        unreachable!()
-    };
     let mut g = c.benchmark_group("seed");
     g.bench_function("decode+extract", |b| {
-        b.iter(|| {
-            let (text, _) = kairan::fetch::decode::decode_html(
-                black_box(SEED),
-                Some("text/html; charset=utf-8"),
-            );
-            kairan::extract::html::extract(&text, select).unwrap()
-        })
+        b.iter(|| rows(&config, black_box(SEED)))
     });
-    let raw = rows(&config);
+    let raw = rows(&config, SEED);
     g.bench_function("normalize", |b| {
         b.iter(|| kairan::normalize::normalize("anshin", &page, black_box(raw.clone()), tz))
     });
@@ -100,13 +102,7 @@ fn seed_stages(c: &mut Criterion) {
                 .collect::<Vec<_>>()
         })
     });
-    let mut newest = unique.clone();
-    newest.sort_by_key(|e| std::cmp::Reverse(e.updated));
-    let topics_of: Vec<Vec<usize>> = newest
-        .iter()
-        .map(|e| classifier.topics(&Folded::new(&e.title, e.summary.as_deref())))
-        .collect();
-    let feeds = Feeds::select(&config, stored(newest), topics_of);
+    let feeds = feeds(&config, unique.clone());
     g.bench_function("render (every output file)", |b| {
         b.iter(|| kairan::publish::render(&config, black_box(&feeds), epoch()))
     });
@@ -150,7 +146,8 @@ fn seed_stages(c: &mut Criterion) {
 fn synthetic(n: usize) -> Vec<Entry> {
     let (config, page) = setup();
     let seed =
-        kairan::normalize::normalize("anshin", &page, rows(&config), config.site.timezone).entries;
+        kairan::normalize::normalize("anshin", &page, rows(&config, SEED), config.site.timezone)
+            .entries;
     let base = FixedOffset::east_opt(9 * 3600)
         .unwrap()
         .with_ymd_and_hms(2015, 1, 1, 0, 0, 0)
@@ -206,20 +203,10 @@ fn growth(c: &mut Criterion) {
 
 /// The seed's bytes to the bytes of every output file: everything but the store and the disk.
 fn seed_to_rendered(config: &Config, page: &Url) -> kairan::publish::Rendered {
-    let SourceKind::Html(select) = &config.sources[0].kind else {
-        unreachable!("the built-in anshin source is a listing")
-    };
-    let (text, _) = kairan::fetch::decode::decode_html(SEED, Some("text/html; charset=utf-8"));
-    let raw = kairan::extract::html::extract(&text, select).unwrap();
+    let raw = rows(config, SEED);
     let n = kairan::normalize::normalize("anshin", page, raw, config.site.timezone);
-    let (mut unique, _) = kairan::dedup::dedup(n.entries);
-    unique.sort_by_key(|e| std::cmp::Reverse(e.updated));
-    let topics_of = unique
-        .iter()
-        .map(|e| (config.classifier).topics(&Folded::new(&e.title, e.summary.as_deref())))
-        .collect();
-    let feeds = Feeds::select(config, stored(unique), topics_of);
-    kairan::publish::render(config, &feeds, epoch())
+    let (unique, _) = kairan::dedup::dedup(n.entries);
+    kairan::publish::render(config, &feeds(config, unique), epoch())
 }
 
 /// The date of a feed with no entry: any fixed one.
