@@ -1,0 +1,97 @@
+//! The published files for the seed fixtures, pinned byte for byte: the shipped configuration
+//! reads IPA's listing and alert feed as saved in `fixtures/ipa/`, at a fixed time, and every
+//! file it publishes must equal the one under `tests/golden/`, on a first run and on a second
+//! one into the same directory (which must write nothing). Restructuring that changes no
+//! behaviour leaves these files alone; a deliberate change of output regenerates them with
+//! `KAIRAN_BLESS=1 cargo test golden` and shows in the diff.
+
+use chrono::DateTime;
+use kairan::Config;
+use kairan::config::SourceKind;
+use kairan::pipeline::{publish_store, remember};
+use kairan::store::Store;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+mod common;
+use common::{fixture, root};
+
+/// The entries of the shipped configuration's sources, read from the saved fixtures.
+fn seed_entries(config: &Config) -> Vec<kairan::model::Entry> {
+    let tz = config.site.timezone;
+    let mut entries = Vec::new();
+    for source in &config.sources {
+        let rows = match &source.kind {
+            SourceKind::Html(select) => {
+                let body = fixture("ipa/anshin-seed.html");
+                let (page, _) = kairan::fetch::decode::decode_html(&body, None);
+                kairan::extract::html::extract(&page, select).unwrap()
+            }
+            SourceKind::Feed => {
+                kairan::extract::feed::extract(&fixture("ipa/alert-rss.rdf"), tz).unwrap()
+            }
+        };
+        entries.extend(kairan::normalize::normalize(&source.id, &source.url, rows, tz).entries);
+    }
+    kairan::dedup::dedup(entries).0
+}
+
+fn read_tree(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            read_tree(root, &path, into);
+        } else {
+            let name = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            into.insert(name, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+fn golden_dir() -> PathBuf {
+    root().join("tests/golden")
+}
+
+#[test]
+fn published_files_for_the_seed_fixtures_are_pinned() {
+    let config = Config::builtin();
+    let entries = seed_entries(&config);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("public");
+    let mut store = Store::open(&dir.path().join("kairan.db")).unwrap();
+    let now = DateTime::parse_from_rfc3339("2026-11-25T10:00:00+09:00").unwrap();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        remember(&config, &mut store, now, &[], &entries).unwrap();
+        let published = publish_store(&config, &store, &out).unwrap();
+        let mut files = BTreeMap::new();
+        read_tree(&out, &out, &mut files);
+        runs.push((published.written.len(), files));
+    }
+    let golden = golden_dir();
+    if std::env::var_os("KAIRAN_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(&golden);
+        for (name, bytes) in &runs[0].1 {
+            let path = golden.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+    }
+    let mut expected = BTreeMap::new();
+    read_tree(&golden, &golden, &mut expected);
+    assert!(expected.len() > 10, "golden files missing under {}", golden.display());
+    for (i, (written, files)) in runs.iter().enumerate() {
+        let names: Vec<&String> = files.keys().collect();
+        assert_eq!(names, expected.keys().collect::<Vec<_>>(), "run {}: file names", i + 1);
+        for (name, bytes) in files {
+            assert!(
+                bytes == &expected[name],
+                "run {}: {name} differs from tests/golden/{name}",
+                i + 1
+            );
+        }
+        if i == 1 {
+            assert_eq!(*written, 0, "the second run rewrote files");
+        }
+    }
+}
