@@ -37,7 +37,7 @@ fn feeds(config: &Config, mut unique: Vec<Entry>) -> Feeds {
         .iter()
         .map(|e| (config.classifier).topics(&Folded::new(&e.title, e.summary.as_deref())))
         .collect();
-    Feeds::select(config, stored(unique), topics_of)
+    Feeds::select(&config.publishing(), stored(unique), topics_of)
 }
 
 /// Entries as the store would give them back: with ids, and dated.
@@ -104,7 +104,7 @@ fn seed_stages(c: &mut Criterion) {
     });
     let feeds = feeds(&config, unique.clone());
     g.bench_function("render (every output file)", |b| {
-        b.iter(|| kairan::publish::render(&config, black_box(&feeds), epoch()))
+        b.iter(|| kairan::publish::render(&config.publishing(), black_box(&feeds), epoch()))
     });
     g.bench_function("seed to rendered files, in memory", |b| {
         b.iter(|| seed_to_rendered(black_box(&config), &page))
@@ -206,7 +206,7 @@ fn seed_to_rendered(config: &Config, page: &Url) -> kairan::publish::Rendered {
     let raw = rows(config, SEED);
     let n = kairan::normalize::normalize("anshin", page, raw, config.site.timezone);
     let (unique, _) = kairan::dedup::dedup(n.entries);
-    kairan::publish::render(config, &feeds(config, unique), epoch())
+    kairan::publish::render(&config.publishing(), &feeds(config, unique), epoch())
 }
 
 /// The date of a feed with no entry: any fixed one.

@@ -4,11 +4,22 @@
 //! All the words of all the topics go into one Aho-Corasick automaton, so an entry's text is
 //! scanned once (title, then summary) whatever the number of topics and words.
 
-use crate::config::Topic;
-use crate::normalize::text::fold;
+use crate::text::fold;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+
+/// A topic with its rule words already folded (NFKC, lower case) for matching; the
+/// configuration compiles it from `[[topic]]`.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub any: Vec<String>,
+    pub all: Vec<String>,
+    pub none: Vec<String>,
+}
 
 /// Where a rule word was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,9 +2,29 @@
 //! per-topic Atom feeds.
 //!
 //! Data flows one way, one stage per module:
-//! [`config`] → [`fetch`] → [`extract`] → [`normalize`] → [`dedup`] → [`store`] →
-//! [`classify`] → [`publish`], driven by [`pipeline`]; [`serve`] runs the same pipeline on a
-//! schedule and serves what it published.
+//!
+//! ```text
+//! config → fetch → extract → normalize → dedup → classify → store → publish   (pipeline; serve)
+//! ```
+//!
+//! The modules, in the order they may import each other (each imports only modules above it;
+//! a test holds the code to this):
+//!
+//! | module | what it owns |
+//! |---|---|
+//! | [`model`] | the rows and entries every stage speaks |
+//! | [`text`] | text as people write it: cleanup, folding, the one date parser |
+//! | [`fetch`] | bytes from a URL or file: client, per-host schedule, charsets; its settings |
+//! | [`extract`] | bytes → raw rows: HTML by CSS selectors, feeds; the selectors |
+//! | [`normalize`] | raw rows → entries: links, dates, keys |
+//! | [`source`] | one source read (fetch → extract → normalize) and its outcome |
+//! | [`dedup`] | equal keys merge, nothing else does |
+//! | [`classify`] | topics and their rules |
+//! | [`store`] | the state: update rules, backends, the run lock |
+//! | [`publish`] | the output catalogue and each format; selection from the store |
+//! | [`config`] | read first, imported last: compiles the file into each stage's settings |
+//! | [`pipeline`] | one refresh, orchestrated |
+//! | [`serve`] | the daemon: the pipeline on a schedule, the output from memory |
 
 pub mod classify;
 pub mod config;
@@ -16,7 +36,9 @@ pub mod normalize;
 pub mod pipeline;
 pub mod publish;
 pub mod serve;
+pub mod source;
 pub mod store;
+pub mod text;
 
 pub use config::Config;
 pub use pipeline::{Options, Report, refresh};

@@ -1,34 +1,24 @@
-//! One refresh: fetch → extract → normalize → dedup → classify → store → publish.
+//! One refresh, orchestrated: each source fetched, extracted and normalized
+//! ([`crate::fetch::schedule`], [`crate::source::read`]), repeats merged, entries classified and
+//! stored, feeds published. Orchestration only: each step is its stage's.
 //!
 //! A source's failure is a value in the [`Report`], not an early return: the other sources go
 //! on, what the failed source published before stays in the store, and so in the feeds.
 
 use crate::classify::Folded;
-use crate::config::{Config, Source, SourceKind};
+use crate::config::Config;
 use crate::dedup::{Merge, dedup};
-use crate::extract::{self, ExtractError};
-use crate::fetch::{Client, FetchError, Fetched, Outcome, decode};
-use crate::model::{Entry, RawRow};
-use crate::normalize::{self, RowWarning};
-use crate::publish::{self, Feeds, PublishError, Published, Rendered, Selection};
-use crate::store::Validators;
-use crate::store::{Changes, FeedRows, Lock, LockError, SourceRecord, Store, StoreError};
+use crate::fetch::schedule::{self, Request};
+use crate::fetch::{self, Client, Validators};
+use crate::model::Entry;
+use crate::publish::{self, PublishError, Published, Rendered};
+use crate::source::{self, Source, SourceReport};
+use crate::store::{Changes, Lock, LockError, SourceHealth, Store, StoreError};
 use chrono::{DateTime, FixedOffset, SubsecRound};
-use chrono_tz::Tz;
-use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use url::Url;
-
-/// Why a source gave nothing this run.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    #[error(transparent)]
-    Extract(#[from] ExtractError),
-}
 
 /// A failure that stops the whole refresh: nothing can be recorded or published.
 #[derive(Debug, thiserror::Error)]
@@ -48,25 +38,19 @@ pub enum Error {
     Runtime(std::io::Error),
     #[error("{0}: not a path that can be read")]
     Page(String),
+    #[error(
+        "a saved page is read as the body of one source, and the configuration has {0}: name it with --source"
+    )]
+    PageForSources(usize),
 }
 
-#[derive(Debug)]
-pub enum SourceOutcome {
-    /// Read: how many rows the source had and how many entries they gave.
-    Fetched {
-        rows: usize,
-        entries: usize,
-    },
-    NotModified,
-    Failed(SourceError),
-}
-
-#[derive(Debug)]
-pub struct SourceReport {
-    pub id: String,
-    pub url: String,
-    pub outcome: SourceOutcome,
-    pub warnings: Vec<RowWarning>,
+impl From<publish::select::Error> for Error {
+    fn from(e: publish::select::Error) -> Error {
+        match e {
+            publish::select::Error::Store(e) => Error::Store(e),
+            publish::select::Error::Publish(e) => Error::Publish(e),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -78,14 +62,15 @@ pub struct Report {
     /// Entries in the store, all published up to each feed's `max_entries`.
     pub stored: usize,
     pub published: Published,
+    /// Every source's health as the state holds it after this refresh.
+    pub health: Vec<SourceHealth>,
 }
 
 impl Report {
-    pub fn failures(&self) -> impl Iterator<Item = (&SourceReport, &SourceError)> {
-        self.sources.iter().filter_map(|s| match &s.outcome {
-            SourceOutcome::Failed(e) => Some((s, e)),
-            _ => None,
-        })
+    pub fn failures(&self) -> impl Iterator<Item = (&SourceReport, &source::SourceError)> {
+        self.sources
+            .iter()
+            .filter_map(|s| s.failure().map(|e| (s, e)))
     }
 }
 
@@ -135,18 +120,11 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         tracing::debug!("{stage}: {} ms", lap.elapsed().as_millis());
         lap = Instant::now();
     };
-    let passes = fetch_and_read(config, &client, validators, options.on_fetched).await;
-    let gathered = Gathered::new(passes);
+    let gathered = gather(config, &client, validators, options.on_fetched).await;
     timed("fetched, extracted and normalized");
-    let records: Vec<_> = config
-        .sources
-        .iter()
-        .zip(gathered.records)
-        .map(|(s, r)| (s.id.as_str(), s.url.as_str(), r))
-        .collect();
     let (entries, merges) = dedup(gathered.rows);
     timed("repeats merged");
-    let changes = remember(config, &mut store, now, &records, &entries)?;
+    let changes = remember(config, &mut store, now, &gathered.sources, &entries)?;
     timed("classified and stored");
     let published = publish_store(config, &store, &config.output_dir)?;
     timed("published");
@@ -156,6 +134,7 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         changes,
         stored: store.count()?,
         published,
+        health: store.health()?,
     })
 }
 
@@ -164,70 +143,44 @@ struct Gathered {
     sources: Vec<SourceReport>,
     /// Every source's entries, in source and row order, before repeats are merged.
     rows: Vec<Entry>,
-    /// What to remember of each source's fetch, in the order of the sources.
-    records: Vec<SourceRecord>,
 }
 
 impl Gathered {
-    fn new(passes: Vec<SourcePass>) -> Gathered {
+    fn new(passes: Vec<(SourceReport, Vec<Entry>)>) -> Gathered {
         // Sized once: growing a vector of 100,000 entries would hold two copies at a time.
-        let rows = passes.iter().map(|p| p.entries.len()).sum();
+        let rows = passes.iter().map(|(_, entries)| entries.len()).sum();
         let mut gathered = Gathered {
             sources: Vec::with_capacity(passes.len()),
             rows: Vec::with_capacity(rows),
-            records: Vec::with_capacity(passes.len()),
         };
-        for p in passes {
-            gathered.sources.push(p.report);
-            gathered.records.push(p.record);
-            gathered.rows.extend(p.entries);
+        for (report, entries) in passes {
+            gathered.sources.push(report);
+            gathered.rows.extend(entries);
         }
         gathered
     }
 }
 
-/// One source's share of a pass: how it went, what to remember of it, the entries it gave.
-struct SourcePass {
-    report: SourceReport,
-    record: SourceRecord,
-    entries: Vec<Entry>,
-}
-
-/// Extracts and normalizes what was fetched for `source`.
-fn read_source(source: &Source, result: FetchResult, tz: Tz) -> SourcePass {
-    let mut warnings = Vec::new();
-    let mut entries = Vec::new();
-    let (outcome, record) = match result
-        .map_err(SourceError::from)
-        .and_then(|o| read(source, o, tz))
-    {
-        Ok(None) => (SourceOutcome::NotModified, SourceRecord::NotModified),
-        Ok(Some((fetched, raw))) => {
-            let rows = raw.len();
-            let n = normalize::normalize(&source.id, &fetched.url, raw, tz);
-            warnings = n.warnings;
-            entries = n.entries;
-            let outcome = SourceOutcome::Fetched {
-                rows,
-                entries: entries.len(),
-            };
-            (outcome, SourceRecord::Fetched(fetched.validators))
-        }
-        Err(e) => {
-            let record = SourceRecord::Failed(e.to_string());
-            (SourceOutcome::Failed(e), record)
-        }
-    };
-    SourcePass {
-        report: SourceReport {
-            id: source.id.clone(),
-            url: source.url.to_string(),
-            outcome,
-            warnings,
-        },
-        record,
-        entries,
-    }
+/// Fetches every source, sending `validators[i]` for `config.sources[i]`, and reads each body
+/// as it arrives, politely per host ([`schedule::fetch_all`]).
+async fn gather(
+    config: &Config,
+    client: &Client,
+    validators: Vec<Validators>,
+    on_fetched: Option<OnFetched>,
+) -> Gathered {
+    let tz = config.site.timezone;
+    let requests = (config.sources.iter().zip(validators))
+        .map(|(source, validators)| Request {
+            url: source.url.clone(),
+            validators,
+            item: source.clone(),
+        })
+        .collect();
+    let read: schedule::Read<Source, _> =
+        Arc::new(move |source: Source, result| source::read(&source, result, tz));
+    let on_fetched = on_fetched.map(|f| Arc::new(move |s: &Source| f(&s.id)) as _);
+    Gathered::new(schedule::fetch_all(client, requests, read, on_fetched).await)
 }
 
 /// What `check` shows: one pass over the sources, classified, with nothing stored or written.
@@ -247,31 +200,26 @@ pub struct Inspection {
 /// Fetches every source of `config` unconditionally (or, with `page`, reads that saved page as
 /// the body of its one source), and shows what a refresh would make of it. Writes nothing.
 pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection, Error> {
-    let passes = match page {
+    let gathered = match page {
         Some(path) => {
+            let [source] = config.sources.as_slice() else {
+                return Err(Error::PageForSources(config.sources.len()));
+            };
             let url = Url::from_file_path(std::path::absolute(path).unwrap_or(path.into()))
                 .map_err(|()| Error::Page(path.display().to_string()))?;
-            config
-                .sources
-                .iter()
-                .map(|s| {
-                    // Links resolve against the source's own URL, as they would on the site.
-                    let fetched =
-                        crate::fetch::read_file(&url, config.fetch.max_body_bytes).map(|mut f| {
-                            f.url = s.url.clone();
-                            Outcome::Fetched(f)
-                        });
-                    read_source(s, fetched, config.site.timezone)
-                })
-                .collect()
+            // Links resolve against the source's own URL, as they would on the site.
+            let fetched = fetch::read_file(&url, config.fetch.max_body_bytes).map(|mut f| {
+                f.url = source.url.clone();
+                fetch::Outcome::Fetched(f)
+            });
+            Gathered::new(vec![source::read(source, fetched, config.site.timezone)])
         }
         None => {
             let client = Client::new(&config.fetch);
             let none = vec![Validators::default(); config.sources.len()];
-            fetch_and_read(config, &client, none, None).await
+            gather(config, &client, none, None).await
         }
     };
-    let gathered = Gathered::new(passes);
     let (entries, merges) = dedup(gathered.rows.clone());
     let classifier = &config.classifier;
     let classify = |e: &Entry| classifier.topics(&Folded::new(&e.title, e.summary.as_deref()));
@@ -304,7 +252,7 @@ pub fn remember(
     config: &Config,
     store: &mut Store,
     now: DateTime<FixedOffset>,
-    records: &[(&str, &str, SourceRecord)],
+    sources: &[SourceReport],
     entries: &[Entry],
 ) -> Result<Changes, Error> {
     let classifier = &config.classifier;
@@ -320,66 +268,23 @@ pub fn remember(
         tracing::info!("the topic rules changed: classifying every stored entry again");
         store.retopic(rules, topic_ids)?;
     }
-    Ok(store.commit(now, records, entries, |e| {
+    Ok(store.commit(now, sources, entries, |e| {
         topic_ids(&e.title, e.summary.as_deref())
     })?)
 }
 
 /// Renders every feed from what the store holds and writes them to `out`.
 pub fn publish_store(config: &Config, store: &Store, out: &Path) -> Result<Published, Error> {
-    let feeds = select(config, store)?;
-    Ok(publish::publish(config, out, &feeds, store.created()?)?)
+    Ok(publish::select::publish_store(
+        &config.publishing(),
+        store,
+        out,
+    )?)
 }
 
 /// What [`publish_store`] would write, rendered in memory only.
 pub fn render_store(config: &Config, store: &Store) -> Result<Rendered, Error> {
-    let feeds = select(config, store)?;
-    Ok(publish::render(config, &feeds, store.created()?))
-}
-
-/// What each feed shows, read from the store: only the entries shown are loaded, whatever
-/// the size of the store.
-fn select(config: &Config, store: &Store) -> Result<Feeds, Error> {
-    let max = config.site.max_entries;
-    if store.topic_rules()?.as_deref() != Some(config.classifier.fingerprint()) {
-        return Ok(select_in_memory(config, store)?);
-    }
-    let index: HashMap<&str, usize> = (config.topics.iter().enumerate())
-        .map(|(i, t)| (t.id.as_str(), i))
-        .collect();
-    let selection = |FeedRows { entries, total }| Selection {
-        entries: entries
-            .into_iter()
-            .map(|(e, ids)| {
-                // In the order of the configuration, whatever the store's.
-                let mut topics: Vec<usize> = ids
-                    .iter()
-                    .filter_map(|id| index.get(id.as_str()).copied())
-                    .collect();
-                topics.sort_unstable();
-                (e, topics)
-            })
-            .collect(),
-        total,
-    };
-    Ok(Feeds {
-        all: selection(store.feed(None, max)?),
-        topics: (config.topics.iter())
-            .map(|t| store.feed(Some(&t.id), max).map(selection))
-            .collect::<Result<_, _>>()?,
-    })
-}
-
-/// [`select`] for a store classified by other rules than the configuration's: a command that
-/// does not refresh (`kairan topics`, `serve` before its first refresh) run after the rules
-/// were edited. Classifies every stored entry in memory, and changes nothing.
-fn select_in_memory(config: &Config, store: &Store) -> Result<Feeds, StoreError> {
-    let stored = store.entries()?;
-    let topics_of = stored
-        .iter()
-        .map(|e| (config.classifier).topics(&Folded::new(&e.title, e.summary.as_deref())))
-        .collect();
-    Ok(Feeds::select(config, stored, topics_of))
+    Ok(publish::select::render_store(&config.publishing(), store)?)
 }
 
 fn now(config: &Config) -> DateTime<FixedOffset> {
@@ -387,90 +292,4 @@ fn now(config: &Config) -> DateTime<FixedOffset> {
         .trunc_subsecs(0)
         .with_timezone(&config.site.timezone)
         .fixed_offset()
-}
-
-/// Turns a fetched body into rows; `None` when the source was not modified.
-fn read(
-    source: &Source,
-    outcome: Outcome,
-    tz: Tz,
-) -> Result<Option<(Fetched, Vec<RawRow>)>, SourceError> {
-    let fetched = match outcome {
-        Outcome::NotModified => return Ok(None),
-        Outcome::Fetched(f) => f,
-    };
-    let rows = match &source.kind {
-        SourceKind::Html(select) => {
-            let (page, _) = decode::decode_html(&fetched.body, fetched.content_type.as_deref());
-            extract::html::extract(&page, select)?
-        }
-        SourceKind::Feed => extract::feed::extract(&fetched.body, tz)?,
-    };
-    Ok(Some((fetched, rows)))
-}
-
-type FetchResult = Result<Outcome, FetchError>;
-
-/// Fetches every source, sending `validators[i]` for `sources[i]`, and reads each body as it
-/// arrives: hosts in parallel, one request at a time per host; bodies extracted and normalized
-/// on blocking threads, as many at once as there are cores, so that parsing overlaps the
-/// fetching and only the rows of a body are kept. Results come back in the order of `sources`.
-async fn fetch_and_read(
-    config: &Config,
-    client: &Client,
-    validators: Vec<Validators>,
-    on_fetched: Option<OnFetched>,
-) -> Vec<SourcePass> {
-    let tz = config.site.timezone;
-    let readers = Arc::new(tokio::sync::Semaphore::new(
-        std::thread::available_parallelism().map_or(2, usize::from),
-    ));
-    let mut by_host: BTreeMap<String, Vec<(usize, Source, Validators)>> = BTreeMap::new();
-    for (i, (source, validators)) in config.sources.iter().zip(validators).enumerate() {
-        let host = format!(
-            "{}:{}",
-            source.url.host_str().unwrap_or(""),
-            source.url.port_or_known_default().unwrap_or(0)
-        );
-        by_host
-            .entry(host)
-            .or_default()
-            .push((i, source.clone(), validators));
-    }
-    let mut tasks = tokio::task::JoinSet::new();
-    for (_, group) in by_host {
-        let client = client.clone();
-        let on_fetched = on_fetched.clone();
-        let readers = readers.clone();
-        tasks.spawn(async move {
-            let mut reading = Vec::with_capacity(group.len());
-            for (i, source, validators) in group {
-                let result = client.fetch(&source.url, &validators).await;
-                if let Some(f) = &on_fetched {
-                    f(&source.id);
-                }
-                // Waiting for a reader holds this host's next fetch back: bodies do not pile up.
-                let permit = readers.clone().acquire_owned().await.expect("never closed");
-                reading.push((
-                    i,
-                    tokio::task::spawn_blocking(move || {
-                        let _permit = permit;
-                        read_source(&source, result, tz)
-                    }),
-                ));
-            }
-            reading
-        });
-    }
-    let mut passes: Vec<Option<SourcePass>> = config.sources.iter().map(|_| None).collect();
-    while let Some(done) = tasks.join_next().await {
-        let reading = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        for (i, pass) in reading {
-            let pass = pass
-                .await
-                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-            passes[i] = Some(pass);
-        }
-    }
-    passes.into_iter().flatten().collect()
 }

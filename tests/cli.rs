@@ -1,9 +1,7 @@
 //! The operator's commands, run as a process: check, explain, topics, init, completions, man,
 //! and how much is said on stderr (-q, -v, --log-format json, terminal or not).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 const SEXTORTION: &str = "性的な映像をばらまくと恐喝し、仮想通貨で金銭を要求する迷惑メールに注意";

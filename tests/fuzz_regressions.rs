@@ -5,7 +5,8 @@
 
 #[path = "../fuzz/src/lib.rs"]
 mod checks;
-mod common;
+
+use crate::common;
 
 fn run_saved(target: &str, check: fn(&[u8])) {
     let dir = common::root().join("fuzz/regressions").join(target);

@@ -3,7 +3,7 @@
 //! file it publishes must equal the one under `tests/golden/`, on a first run and on a second
 //! one into the same directory (which must write nothing). Restructuring that changes no
 //! behaviour leaves these files alone; a deliberate change of output regenerates them with
-//! `KAIRAN_BLESS=1 cargo test golden` and shows in the diff.
+//! `KAIRAN_BLESS=1 cargo test --test tests golden::` and shows in the diff.
 
 use chrono::DateTime;
 use kairan::Config;
@@ -13,8 +13,7 @@ use kairan::store::Store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-mod common;
-use common::{fixture, root};
+use crate::common::{fixture, root};
 
 /// The entries of the shipped configuration's sources, read from the saved fixtures.
 fn seed_entries(config: &Config) -> Vec<kairan::model::Entry> {
@@ -42,7 +41,11 @@ fn read_tree(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
         if path.is_dir() {
             read_tree(root, &path, into);
         } else {
-            let name = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let name = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             into.insert(name, std::fs::read(&path).unwrap());
         }
     }
@@ -79,10 +82,19 @@ fn published_files_for_the_seed_fixtures_are_pinned() {
     }
     let mut expected = BTreeMap::new();
     read_tree(&golden, &golden, &mut expected);
-    assert!(expected.len() > 10, "golden files missing under {}", golden.display());
+    assert!(
+        expected.len() > 10,
+        "golden files missing under {}",
+        golden.display()
+    );
     for (i, (written, files)) in runs.iter().enumerate() {
         let names: Vec<&String> = files.keys().collect();
-        assert_eq!(names, expected.keys().collect::<Vec<_>>(), "run {}: file names", i + 1);
+        assert_eq!(
+            names,
+            expected.keys().collect::<Vec<_>>(),
+            "run {}: file names",
+            i + 1
+        );
         for (name, bytes) in files {
             assert!(
                 bytes == &expected[name],

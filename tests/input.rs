@@ -1,9 +1,7 @@
 //! Input as it really arrives: other encodings, other markup, other feed formats, hostile
 //! pages, and broken configurations.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn titles(ws: &Workspace) -> Vec<String> {
     ws.feed("all")

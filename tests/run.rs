@@ -2,9 +2,7 @@
 //! the shipped configuration pointed at it, the binary run as a process, the published files
 //! read back.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use feed_rs::model::Feed;
 use std::collections::{BTreeMap, BTreeSet};
 

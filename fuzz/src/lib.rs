@@ -6,8 +6,9 @@ use chrono::{DateTime, Datelike, FixedOffset};
 use kairan::Config;
 use kairan::config::{Source, SourceKind};
 use kairan::model::{Entry, RawRow};
-use kairan::normalize::text::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, xml_safe};
-use kairan::normalize::{self, date};
+use kairan::normalize;
+use kairan::text::date;
+use kairan::text::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, xml_safe};
 use std::sync::LazyLock;
 
 /// The shipped configuration, compiled once: its listing's selectors and its time zone are what

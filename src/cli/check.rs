@@ -4,7 +4,8 @@
 use super::{Out, print_stdout};
 use kairan::Config;
 use kairan::model::Origin;
-use kairan::pipeline::{Inspection, SourceOutcome};
+use kairan::pipeline::Inspection;
+use kairan::source::Outcome;
 use serde_json::{Value, json};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -40,7 +41,7 @@ pub fn check(
     let failed: Vec<&str> = inspection
         .sources
         .iter()
-        .filter(|s| matches!(s.outcome, SourceOutcome::Failed(_)))
+        .filter(|s| s.failure().is_some())
         .map(|s| s.id.as_str())
         .collect();
     let verdict = verdict(&config, &inspection, &failed, empty_topics);
@@ -93,12 +94,11 @@ fn verdict(config: &Config, i: &Inspection, failed: &[&str], empty_topics: &[usi
 fn to_text(config: &Config, i: &Inspection, empty_topics: &[usize], verdict: &str) -> String {
     let mut s = String::new();
     for source in &i.sources {
-        let what = match &source.outcome {
-            SourceOutcome::Fetched { rows, entries } => format!("{rows} rows, {entries} entries"),
-            SourceOutcome::NotModified => "not modified".to_owned(),
-            SourceOutcome::Failed(e) => format!("FAILED: {e}"),
-        };
-        let _ = writeln!(s, "source {} ({}): {what}", source.id, source.url);
+        let _ = writeln!(
+            s,
+            "source {} ({}): {}",
+            source.id, source.url, source.outcome
+        );
         let rows: Vec<_> = i
             .rows
             .iter()
@@ -171,11 +171,11 @@ fn to_json(
         .iter()
         .map(|s| {
             let (outcome, error, rows, entries) = match &s.outcome {
-                SourceOutcome::Fetched { rows, entries } => {
+                Outcome::Fetched { rows, entries, .. } => {
                     ("fetched", None, Some(rows), Some(entries))
                 }
-                SourceOutcome::NotModified => ("not-modified", None, None, None),
-                SourceOutcome::Failed(e) => ("failed", Some(e.to_string()), None, None),
+                Outcome::NotModified => ("not-modified", None, None, None),
+                Outcome::Failed(e) => ("failed", Some(e.to_string()), None, None),
             };
             json!({
                 "id": s.id,

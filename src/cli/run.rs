@@ -2,7 +2,7 @@
 
 use super::Out;
 use kairan::model::Origin;
-use kairan::pipeline::{Report, SourceOutcome};
+use kairan::pipeline::Report;
 use kairan::{Config, Options};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -53,12 +53,10 @@ fn print_report(report: &Report, out: &Out) -> ExitCode {
         );
     }
     for s in &report.sources {
-        let what = match &s.outcome {
-            SourceOutcome::Fetched { rows, entries } => format!("{rows} rows, {entries} entries"),
-            SourceOutcome::NotModified => "not modified".into(),
-            SourceOutcome::Failed(_) => "failed".into(),
-        };
-        out.info(&format!("source {}: {what}", s.id), &[("source", &s.id)]);
+        out.info(
+            &format!("source {}: {}", s.id, s.outcome),
+            &[("source", &s.id)],
+        );
         for w in &s.warnings {
             out.info(&format!("  warning: {w}"), &[("source", &s.id)]);
         }

@@ -5,6 +5,7 @@ use super::{Out, print_stdout, table};
 use chrono::{DateTime, FixedOffset};
 use kairan::Config;
 use kairan::pipeline::render_store;
+use kairan::publish::catalogue::Kind;
 use kairan::store::Store;
 use std::process::ExitCode;
 
@@ -100,8 +101,8 @@ pub fn topics(config: &Config, out: &Out) -> ExitCode {
             .find(|t| t.id == slug)
             .map_or("すべて", |t| t.title.as_str())
             .to_owned();
-        let file = config.output_dir.join("feeds").join(format!("{slug}.atom"));
-        let url = format!("{}feeds/{slug}.atom", config.site.base_url);
+        let file = config.output_dir.join(Kind::Atom.path(&slug));
+        let url = Kind::Atom.url(&config.site.base_url, &slug);
         rows.push(vec![
             slug,
             n.to_string(),

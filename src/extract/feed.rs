@@ -3,7 +3,7 @@
 use super::ExtractError;
 use super::html::fragment_text;
 use crate::model::{RawDate, RawRow};
-use crate::normalize::date;
+use crate::text::date;
 use chrono_tz::Tz;
 use feed_rs::model::{Entry, Text};
 

@@ -2,15 +2,27 @@
 //! summary by selectors relative to the item.
 
 use super::ExtractError;
-use crate::config::Selectors;
 use crate::model::{RawDate, RawRow};
 use ego_tree::NodeRef;
 use html5ever::tendril::{StrTendril, TendrilSink};
 use html5ever::tree_builder::{ElementFlags, NodeOrText, QuirksMode, TreeSink};
 use html5ever::{Attribute, QualName, local_name, ns};
-use scraper::{ElementRef, Html, HtmlTreeSink, Node};
+use scraper::{ElementRef, Html, HtmlTreeSink, Node, Selector};
 use std::borrow::Cow;
 use std::cell::Cell;
+
+/// Compiled CSS selectors of an HTML listing; all but `item` apply inside an item. The
+/// configuration compiles them from `[source.select]`.
+#[derive(Debug, Clone)]
+pub struct Selectors {
+    pub item: Selector,
+    /// The item selector as written, for messages.
+    pub item_css: String,
+    pub title: Selector,
+    pub link: Selector,
+    pub date: Option<Selector>,
+    pub summary: Option<Selector>,
+}
 
 /// Deepest nesting of elements read. html5ever's tree builder takes time quadratic in the depth
 /// (servo/html5ever#788: a few hundred KB of nested `<div>` is minutes of CPU), so a page

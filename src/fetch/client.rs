@@ -1,9 +1,7 @@
 //! HTTP with reqwest: a whole-request timeout, a streamed body cap, bounded redirects, retries
 //! with backoff for what may pass (connect errors, timeouts, 5xx, 429), and conditional GET.
 
-use super::{FetchError, Fetched, Outcome};
-use crate::config::FetchSettings;
-use crate::store::Validators;
+use super::{FetchError, FetchSettings, Fetched, Outcome, Validators};
 use reqwest::StatusCode;
 use reqwest::header::{
     CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,

@@ -1,14 +1,13 @@
 //! `file://` sources: local mirrors and saved pages, read with the same size cap as HTTP.
 
-use super::{FetchError, Fetched};
-use crate::store::Validators;
+use super::{FetchError, Fetched, Validators};
 use std::io::Read;
 use url::Url;
 
 pub fn read(url: &Url, max_body_bytes: u64) -> Result<Fetched, FetchError> {
     let path = url
         .to_file_path()
-        .map_err(|()| FetchError::Network(format!("{url} is not a local path")))?;
+        .map_err(|()| FetchError::NotAPath(url.clone()))?;
     let file = std::fs::File::open(&path).map_err(FetchError::File)?;
     let mut body = Vec::new();
     // One byte past the cap tells an oversized file from one exactly at it.

@@ -1,16 +1,32 @@
 //! Getting a source's bytes: over HTTP with limits, retries and conditional requests, or from
-//! a local file.
+//! a local file; [`schedule`] spreads many requests over hosts politely.
 
 mod client;
 pub mod decode;
 mod file;
+pub mod schedule;
 
-use crate::config::FetchSettings;
-use crate::store::Validators;
+use std::time::Duration;
 use url::Url;
 
 pub use client::Client;
 pub use file::read as read_file;
+
+/// How requests are made: compiled from `[fetch]` by the configuration.
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    pub user_agent: String,
+    pub timeout: Duration,
+    pub max_body_bytes: u64,
+    pub retries: u32,
+}
+
+/// Validators of a source's last good response, for a conditional request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -24,6 +40,8 @@ pub enum FetchError {
     Network(String),
     #[error("cannot read the file: {0}")]
     File(std::io::Error),
+    #[error("{0} is not a local path")]
+    NotAPath(Url),
 }
 
 /// A body, with what is needed to read it and to ask for it conditionally next time.

@@ -2,15 +2,13 @@
 //! A row that cannot become an entry becomes a [`RowWarning`] instead; so does anything cut or
 //! replaced on the way.
 
-pub mod date;
-pub mod text;
 pub mod url;
 
 use crate::model::{Entry, EntryKey, Origin, RawDate, RawRow};
+use crate::text::{self, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, date};
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use std::fmt;
-use text::{MAX_SUMMARY_CHARS, MAX_TITLE_CHARS};
 
 /// Something about one row worth telling the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]

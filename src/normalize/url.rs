@@ -85,7 +85,7 @@ pub fn canonical(url: &Url) -> String {
 /// Quoted links in messages stay readable even when a page holds a megabyte of href.
 fn shorten(s: &str) -> String {
     let mut s = s.to_owned();
-    crate::normalize::text::truncate(&mut s, 120);
+    crate::text::truncate(&mut s, 120);
     s
 }
 

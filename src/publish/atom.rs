@@ -2,10 +2,10 @@
 //! otherwise write an empty id and a 1970 `updated`), and all text goes out as `type="text"`,
 //! which the writer escapes.
 
-use super::{FeedView, Site};
+use super::{FeedView, Head};
 use atom_syndication::{Category, Entry, Feed, Generator, Link, Person, Text};
 
-pub fn render(site: &Site<'_>, view: &FeedView<'_>) -> Vec<u8> {
+pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
     let feed = Feed {
         title: Text::plain(view.title.clone()),
         id: view.url.clone(),

@@ -1,13 +1,13 @@
 //! The index page: the topics, how many entries each has, their latest entries, and the links
 //! to subscribe. Static, no scripts, everything escaped.
 
-use super::{ALL, FeedView, Site, entry_items, escape};
+use super::{ALL, FeedView, Head, entry_items, escape};
 use std::fmt::Write;
 
 /// Latest entries shown under each topic.
 const LATEST: usize = 5;
 
-pub fn render(site: &Site<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
+pub fn render(site: &Head<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
     let mut out = String::new();
     let title = escape(&site.title);
     let _ = write!(
@@ -84,7 +84,7 @@ fn anchor(v: &FeedView<'_>) -> String {
 }
 
 /// A topic's title without the site title in front of it.
-fn short_title<'v>(site: &Site<'_>, v: &'v FeedView<'_>) -> &'v str {
+fn short_title<'v>(site: &Head<'_>, v: &'v FeedView<'_>) -> &'v str {
     if v.slug == ALL {
         return "すべて";
     }

@@ -1,7 +1,7 @@
 //! JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>): the same feeds as the Atom ones, for
 //! portal pages that read them with `fetch()`.
 
-use super::{FeedView, Site};
+use super::{FeedView, Head};
 use serde::Serialize;
 
 // Fields in alphabetical order, as readers of earlier files saw them.
@@ -37,7 +37,7 @@ struct Item<'a> {
     url: &'a str,
 }
 
-pub fn render(site: &Site<'_>, view: &FeedView<'_>) -> Vec<u8> {
+pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
     let feed = Feed {
         authors: [Author { name: &site.author }],
         description: view.subtitle.as_deref(),

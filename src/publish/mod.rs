@@ -1,19 +1,25 @@
-//! Stored, classified entries → files: an Atom feed per topic and one for everything, an OPML
-//! list of them, an HTML index. Everything is rendered in memory first and written only where
-//! it differs from what is on disk.
+//! Stored, classified entries → files: per feed (the combined one and each topic's) Atom,
+//! JSON Feed and an embed; for the site an OPML list and an HTML index. [`catalogue`] names
+//! every kind of file; [`select`] reads what each feed shows from the store. Everything is
+//! rendered in memory first and written only where it differs from what is on disk.
 
 mod atom;
+pub mod catalogue;
 mod embed;
 mod html;
 mod json;
 mod opml;
+pub mod select;
 pub mod write;
 
-use crate::config::{Config, Topic};
+use crate::classify::{Classifier, Topic};
 use crate::model::StoredEntry;
-use crate::normalize::text::xml_safe;
+use crate::text::xml_safe;
+use catalogue::Kind;
 use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
 use std::path::{Path, PathBuf};
+use url::Url;
 
 /// The combined feed's slug; `config` refuses it as a topic id.
 pub const ALL: &str = "all";
@@ -25,9 +31,34 @@ pub struct PublishError {
     pub source: std::io::Error,
 }
 
-/// A rendered output file: where it goes under the output directory, and its bytes.
+/// The site, as `[site]` configures it.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub title: String,
+    /// Where the output directory is served; always ends with `/`.
+    pub base_url: Url,
+    pub author: String,
+    /// The zone of the site's dates: listing dates without one are read in it.
+    pub timezone: Tz,
+    /// Entries shown in each feed.
+    pub max_entries: usize,
+}
+
+/// What publishing needs of the configuration.
+#[derive(Clone, Copy)]
+pub struct Settings<'a> {
+    pub site: &'a Site,
+    pub topics: &'a [Topic],
+    /// The topics' rules, to classify a store whose stored topics follow other rules.
+    pub classifier: &'a Classifier,
+    /// Entries listed in each embed.
+    pub embed_entries: usize,
+}
+
+/// A rendered output file: what it is, where it goes under the output directory, its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputFile {
+    pub kind: Kind,
     /// Relative to the output directory, `/`-separated: `feeds/all.atom`.
     pub path: String,
     pub bytes: Vec<u8>,
@@ -73,21 +104,25 @@ pub struct Feeds {
 impl Feeds {
     /// What every feed shows of `entries` (newest first), entry `i` being in the topics
     /// `topics_of[i]` (indices into `config.topics`).
-    pub fn select(config: &Config, entries: Vec<StoredEntry>, topics_of: Vec<Vec<usize>>) -> Feeds {
+    pub fn select(
+        settings: &Settings<'_>,
+        entries: Vec<StoredEntry>,
+        topics_of: Vec<Vec<usize>>,
+    ) -> Feeds {
         let selection = |topic: Option<usize>| {
             let members: Vec<usize> = (0..entries.len())
                 .filter(|&i| topic.is_none_or(|t| topics_of[i].contains(&t)))
                 .collect();
             Selection {
                 total: members.len(),
-                entries: (members.iter().take(config.site.max_entries))
+                entries: (members.iter().take(settings.site.max_entries))
                     .map(|&i| (entries[i].clone(), topics_of[i].clone()))
                     .collect(),
             }
         };
         Feeds {
             all: selection(None),
-            topics: (0..config.topics.len())
+            topics: (0..settings.topics.len())
                 .map(|t| selection(Some(t)))
                 .collect(),
         }
@@ -95,7 +130,7 @@ impl Feeds {
 }
 
 /// Site-wide values, made safe for XML once.
-pub(crate) struct Site<'a> {
+pub(crate) struct Head<'a> {
     pub title: String,
     pub author: String,
     pub base_url: &'a url::Url,
@@ -127,18 +162,19 @@ pub(crate) struct FeedView<'a> {
 /// Renders and writes every output file. `empty_updated` dates a feed that has no entry at
 /// all, so that it too is stable from run to run.
 pub fn publish(
-    config: &Config,
+    settings: &Settings<'_>,
     out: &Path,
     feeds: &Feeds,
     empty_updated: DateTime<FixedOffset>,
 ) -> Result<Published, PublishError> {
-    let Rendered { files, totals } = render(config, feeds, empty_updated);
+    let Rendered { files, totals } = render(settings, feeds, empty_updated);
     let fail = |path: &Path| {
         let path = path.to_owned();
         move |source| PublishError { path, source }
     };
     let mut published = Published::default();
-    for dir in [out.to_owned(), out.join("feeds"), out.join("embed")] {
+    let dirs = Kind::DIRS.iter().map(|d| out.join(d));
+    for dir in std::iter::once(out.to_owned()).chain(dirs) {
         std::fs::create_dir_all(&dir).map_err(fail(&dir))?;
         write::remove_stale_temporaries(&dir).map_err(fail(&dir))?;
     }
@@ -155,32 +191,39 @@ pub fn publish(
     Ok(published)
 }
 
-/// Renders every output file in memory, as [`publish`] would write them.
-pub fn render(config: &Config, feeds: &Feeds, empty_updated: DateTime<FixedOffset>) -> Rendered {
-    let site = Site {
-        title: xml_safe(&config.site.title),
-        author: xml_safe(&config.site.author),
-        base_url: &config.site.base_url,
+/// Renders every output file in memory, as [`publish`] would write them: each feed's files,
+/// then the site's.
+pub fn render(
+    settings: &Settings<'_>,
+    feeds: &Feeds,
+    empty_updated: DateTime<FixedOffset>,
+) -> Rendered {
+    let head = Head {
+        title: xml_safe(&settings.site.title),
+        author: xml_safe(&settings.site.author),
+        base_url: &settings.site.base_url,
     };
-    let views = views(config, &site, feeds, empty_updated);
-    let file = |path: String, bytes: Vec<u8>| OutputFile { path, bytes };
+    let views = views(settings, &head, feeds, empty_updated);
     let mut files = Vec::with_capacity(views.len() * 3 + 2);
+    let mut push = |kind: Kind, slug: &str, bytes: Vec<u8>| {
+        files.push(OutputFile {
+            kind,
+            path: kind.path(slug),
+            bytes,
+        });
+    };
     for v in &views {
-        files.push(file(
-            format!("feeds/{}.atom", v.slug),
-            atom::render(&site, v),
-        ));
-        files.push(file(
-            format!("feeds/{}.json", v.slug),
-            json::render(&site, v),
-        ));
-        files.push(file(
-            format!("embed/{}.html", v.slug),
-            embed::render(v, config.embed_entries),
-        ));
+        push(Kind::Atom, v.slug, atom::render(&head, v));
+        push(Kind::JsonFeed, v.slug, json::render(&head, v));
+        push(
+            Kind::Embed,
+            v.slug,
+            embed::render(v, settings.embed_entries),
+        );
     }
-    files.push(file("feeds.opml".into(), opml::render(&site, &views)));
-    files.push(file("index.html".into(), html::render(&site, &views)));
+    // After the feeds they list.
+    push(Kind::Opml, "", opml::render(&head, &views));
+    push(Kind::Index, "", html::render(&head, &views));
     Rendered {
         files,
         totals: views.iter().map(|v| (v.slug.to_owned(), v.total)).collect(),
@@ -188,8 +231,8 @@ pub fn render(config: &Config, feeds: &Feeds, empty_updated: DateTime<FixedOffse
 }
 
 fn views<'a>(
-    config: &'a Config,
-    site: &Site<'_>,
+    settings: &Settings<'a>,
+    site: &Head<'_>,
     feeds: &'a Feeds,
     empty_updated: DateTime<FixedOffset>,
 ) -> Vec<FeedView<'a>> {
@@ -203,8 +246,8 @@ fn views<'a>(
             slug,
             title: xml_safe(&title),
             subtitle: subtitle.map(xml_safe),
-            url: format!("{}feeds/{slug}.atom", site.base_url),
-            json_url: format!("{}feeds/{slug}.json", site.base_url),
+            url: Kind::Atom.url(site.base_url, slug),
+            json_url: Kind::JsonFeed.url(site.base_url, slug),
             html_url: format!("{}{anchor}", site.base_url),
             // Entries are newest first, but `updated` is what orders them only up to ties on
             // the second, so take the maximum rather than the first.
@@ -220,21 +263,21 @@ fn views<'a>(
                 .iter()
                 .map(|(entry, topics)| Item {
                     entry,
-                    topics: topics.iter().map(|&t| &config.topics[t]).collect(),
+                    topics: topics.iter().map(|&t| &settings.topics[t]).collect(),
                 })
                 .collect(),
         }
     };
     let mut views = vec![view(
         ALL,
-        config.site.title.clone(),
+        settings.site.title.clone(),
         Some("すべてのトピック"),
         &feeds.all,
     )];
-    for (topic, selection) in config.topics.iter().zip(&feeds.topics) {
+    for (topic, selection) in settings.topics.iter().zip(&feeds.topics) {
         views.push(view(
             &topic.id,
-            format!("{}: {}", config.site.title, topic.title),
+            format!("{}: {}", settings.site.title, topic.title),
             topic.description.as_deref(),
             selection,
         ));

@@ -1,9 +1,9 @@
 //! OPML 2.0: the list of feeds, for importing into a feed reader in one step.
 
-use super::{FeedView, Site, escape};
+use super::{FeedView, Head, escape};
 use std::fmt::Write;
 
-pub fn render(site: &Site<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
+pub fn render(site: &Head<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
     let mut out = String::new();
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n");
     let _ = writeln!(out, "    <title>{}</title>", escape(&site.title));

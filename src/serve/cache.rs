@@ -2,6 +2,7 @@
 //! once per refresh (and only for files that changed), its ETag and its Last-Modified.
 
 use crate::publish::OutputFile;
+use crate::publish::catalogue::Kind;
 use axum::body::{Body, Bytes};
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_SECURITY_POLICY,
@@ -44,7 +45,7 @@ impl Files {
             .map(|f| {
                 let cached = match previous.0.get(&f.path) {
                     Some(old) if old.identity == f.bytes => old.clone(),
-                    _ => Arc::new(Cached::new(&f.path, &f.bytes, now)),
+                    _ => Arc::new(Cached::new(f.kind, &f.bytes, now)),
                 };
                 (f.path.clone(), cached)
             })
@@ -62,11 +63,11 @@ impl Files {
 }
 
 impl Cached {
-    fn new(path: &str, bytes: &[u8], now: DateTime<Utc>) -> Cached {
+    fn new(kind: Kind, bytes: &[u8], now: DateTime<Utc>) -> Cached {
         let hash = Sha256::digest(bytes);
         let tag: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
         Cached {
-            content_type: content_type(path),
+            content_type: kind.content_type(),
             identity: Bytes::copy_from_slice(bytes),
             gzip: smaller(bytes, gzip(bytes)),
             br: smaller(bytes, brotli(bytes)),
@@ -78,8 +79,8 @@ impl Cached {
     }
 
     /// The response to a GET or HEAD for this file: 304 when the client's copy is current,
-    /// else the best encoding it accepts.
-    /// The response to a GET or HEAD; `cache_control` is the server's, the same for every file.
+    /// else the best encoding it accepts; `cache_control` is the server's, the same for every
+    /// file.
     pub fn respond(
         &self,
         method: &Method,
@@ -155,16 +156,6 @@ fn http_date(t: DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-fn content_type(path: &str) -> &'static str {
-    match path.rsplit('.').next() {
-        Some("atom") => "application/atom+xml; charset=utf-8",
-        Some("json") => "application/feed+json; charset=utf-8",
-        Some("opml") => "text/x-opml; charset=utf-8",
-        Some("html") => "text/html; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
 /// Whether Accept-Encoding names `coding` (or `*`) with a non-zero q.
 fn accepts(headers: &HeaderMap, coding: &str) -> bool {
     headers
@@ -236,7 +227,7 @@ mod tests {
     #[test]
     fn conditional_requests_match_any_of_our_tags() {
         let now = Utc::now();
-        let c = Cached::new("feeds/all.atom", &b"<feed/>".repeat(100), now);
+        let c = Cached::new(Kind::Atom, &b"<feed/>".repeat(100), now);
         let tag = c.tag.clone();
         for inm in [
             format!("\"{tag}\""),
@@ -262,6 +253,7 @@ mod tests {
         let first = Utc::now() - chrono::TimeDelta::hours(1);
         let files = |body: &str| {
             vec![OutputFile {
+                kind: Kind::Index,
                 path: "index.html".into(),
                 bytes: body.repeat(50).into_bytes(),
             }]

@@ -6,7 +6,7 @@ mod cache;
 mod metrics;
 
 use crate::config::Config;
-use crate::pipeline::{self, Options, Report, SourceOutcome};
+use crate::pipeline::{self, Options, Report};
 use crate::store::{SourceHealth, Store};
 use arc_swap::ArcSwap;
 use axum::Router;
@@ -52,7 +52,7 @@ struct App {
     cache_control: HeaderValue,
 }
 
-/// Serves until SIGINT or SIGTERM. `listen` is where; the rest comes from `config`.
+/// Serves until SIGINT or SIGTERM, on `[serve] listen`, refreshing every `[serve] interval`.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let addr = config.serve.listen;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -116,26 +116,26 @@ async fn refresh_loop(app: Arc<App>) {
         let started = Instant::now();
         let result = pipeline::refresh(&app.config, Options::default()).await;
         let took = started.elapsed();
-        let health = Store::open(&app.config.state_path).and_then(|s| s.health());
         // Only this loop stores snapshots, so what it loads is what it replaces.
         let previous = app.snapshot.load_full();
         let now = Utc::now();
-        let (files, last_success) = match &result {
+        let (files, last_success, sources) = match &result {
             Ok(report) => {
                 log_report(report, took);
                 let files = Files::build(&report.published.files, &previous.files, now);
-                (files, Some(now))
+                (files, Some(now), report.health.clone())
             }
             Err(e) => {
                 tracing::error!("refresh failed: {e}; the last good feeds stay served");
-                (previous.files.clone(), previous.last_success)
+                let p = &previous;
+                (p.files.clone(), p.last_success, p.sources.clone())
             }
         };
         app.snapshot.store(Arc::new(Snapshot {
             files,
             last_success,
             last_refresh: Some(now),
-            sources: health.unwrap_or_else(|_| previous.sources.clone()),
+            sources,
         }));
         // Counted once what it published is served, so that a count seen means it is there.
         match &result {
@@ -166,7 +166,7 @@ fn log_report(report: &Report, took: Duration) {
     let read = report
         .sources
         .iter()
-        .filter(|s| !matches!(s.outcome, SourceOutcome::Failed(_)))
+        .filter(|s| s.failure().is_none())
         .count();
     tracing::info!(
         "refreshed in {:.2} s: {read} of {} sources read; {} new, {} updated; {} files written",

@@ -1,7 +1,7 @@
 //! Shared by the integration tests: a real HTTP/1.1 server on 127.0.0.1 that serves fixtures and
 //! misbehaves on request, configs pointed at it, the `kairan` binary run as a process, and the
 //! independent validation of everything published.
-#![allow(dead_code)] // each test binary uses its own part of this module
+#![allow(dead_code)] // a helper no test uses for the moment is kept, without a warning
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

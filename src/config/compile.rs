@@ -1,349 +1,35 @@
-//! TOML → validated, compiled [`Config`]. Every check happens here, once, with the file, line and
-//! key in the message, so that later stages can trust what they are given.
+//! Raw configuration → [`Config`]: each value checked and given its meaning, each stage's
+//! settings built, and every error placed (file, line, column, key).
 
-use crate::classify::Classifier;
-use crate::normalize::text::fold;
+use super::raw::{
+    DEFAULT_MAX_ENTRIES, DEFAULT_TIMEZONE, RawConfig, RawFetch, RawSelect, RawServe, RawSite,
+    RawSource, RawTopic, unplaced,
+};
+use super::{Config, ConfigError, ServeSettings};
+use crate::classify::{Classifier, Topic};
+use crate::extract::html::Selectors;
+use crate::fetch::FetchSettings;
+use crate::publish::Site;
+use crate::source::{Source, SourceKind};
+use crate::text::fold;
 use chrono_tz::Tz;
 use scraper::Selector;
-use serde::Deserialize;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
 use url::Url;
 
-/// The shipped configuration, compiled into the binary.
-pub const DEFAULT_CONFIG: &str = include_str!("../config/ipa.toml");
-/// How the built-in configuration is named in messages.
-pub const DEFAULT_CONFIG_NAME: &str = "<built-in config/ipa.toml>";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: cannot read the configuration: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: {message}")]
-    Syntax { path: String, message: String },
-    #[error("{path}{at}: `{key}`: {message}")]
-    Invalid {
-        path: String,
-        /// `:line:column` where the value is, or empty when the key is missing.
-        at: String,
-        key: String,
-        message: String,
-    },
-}
-
-/// A compiled configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Where the configuration came from, for messages.
-    pub origin: String,
-    pub site: Site,
-    pub output_dir: PathBuf,
-    pub state_path: PathBuf,
-    pub fetch: FetchSettings,
-    /// Entries listed in each `embed/<topic>.html`.
-    pub embed_entries: usize,
-    pub serve: ServeSettings,
-    pub sources: Vec<Source>,
-    pub topics: Vec<Topic>,
-    /// The topics' rules, compiled.
-    pub classifier: Classifier,
-}
-
-#[derive(Debug, Clone)]
-pub struct Site {
-    pub title: String,
-    /// Where the output directory is served; always ends with `/`.
-    pub base_url: Url,
-    pub author: String,
-    pub timezone: Tz,
-    pub max_entries: usize,
-}
-
-#[derive(Debug, Clone)]
-pub struct FetchSettings {
-    pub user_agent: String,
-    pub timeout: Duration,
-    pub max_body_bytes: u64,
-    pub retries: u32,
-}
-
-/// `kairan serve`: where it listens, how often it refreshes, which origins may read the feeds
-/// from a browser.
-#[derive(Debug, Clone)]
-pub struct ServeSettings {
-    pub listen: std::net::SocketAddr,
-    pub interval: Duration,
-    /// Origins allowed by CORS; `*` allows any.
-    pub cors_origins: Vec<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Source {
-    pub id: String,
-    pub title: String,
-    /// http(s) or file URL.
-    pub url: Url,
-    pub kind: SourceKind,
-}
-
-#[derive(Debug, Clone)]
-pub enum SourceKind {
-    Html(Selectors),
-    Feed,
-}
-
-/// Compiled CSS selectors of an HTML listing; all but `item` apply inside an item.
-#[derive(Debug, Clone)]
-pub struct Selectors {
-    pub item: Selector,
-    /// The item selector as written, for messages.
-    pub item_css: String,
-    pub title: Selector,
-    pub link: Selector,
-    pub date: Option<Selector>,
-    pub summary: Option<Selector>,
-}
-
-/// A topic with its rule words already folded (NFKC, lower case) for matching.
-#[derive(Debug, Clone)]
-pub struct Topic {
-    pub id: String,
-    pub title: String,
-    pub description: Option<String>,
-    pub any: Vec<String>,
-    pub all: Vec<String>,
-    pub none: Vec<String>,
-}
-
-// ---- the file as written ----------------------------------------------------------------------
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    site: RawSite,
-    #[serde(default)]
-    output: RawOutput,
-    #[serde(default)]
-    state: RawState,
-    #[serde(default)]
-    fetch: RawFetch,
-    #[serde(default)]
-    serve: RawServe,
-    #[serde(default)]
-    source: Vec<RawSource>,
-    #[serde(default)]
-    topic: Vec<RawTopic>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSite {
-    title: String,
-    base_url: Spanned<String>,
-    author: String,
-    #[serde(default = "default_timezone")]
-    timezone: Spanned<String>,
-    #[serde(default = "default_max_entries")]
-    max_entries: Spanned<usize>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOutput {
-    #[serde(default = "default_output_dir")]
-    dir: PathBuf,
-    #[serde(default = "default_embed_entries")]
-    embed_entries: Spanned<usize>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawServe {
-    #[serde(default = "default_listen")]
-    listen: Spanned<String>,
-    #[serde(default = "default_interval")]
-    interval: Spanned<String>,
-    #[serde(default = "default_cors_origins")]
-    cors_origins: Vec<String>,
-}
-
-impl Default for RawServe {
-    fn default() -> Self {
-        RawServe {
-            listen: default_listen(),
-            interval: default_interval(),
-            cors_origins: default_cors_origins(),
-        }
-    }
-}
-
-fn default_embed_entries() -> Spanned<usize> {
-    Spanned::new(0..0, 10)
-}
-fn default_listen() -> Spanned<String> {
-    Spanned::new(0..0, "127.0.0.1:8080".to_owned())
-}
-fn default_interval() -> Spanned<String> {
-    Spanned::new(0..0, "1h".to_owned())
-}
-fn default_cors_origins() -> Vec<String> {
-    vec!["*".to_owned()]
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawState {
-    #[serde(default = "default_state_path")]
-    path: PathBuf,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFetch {
-    #[serde(default = "default_user_agent")]
-    user_agent: String,
-    contact: Option<String>,
-    #[serde(default = "default_timeout_secs")]
-    timeout_secs: Spanned<u64>,
-    #[serde(default = "default_max_body_bytes")]
-    max_body_bytes: Spanned<u64>,
-    #[serde(default = "default_retries")]
-    retries: u32,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSource {
-    id: Spanned<String>,
-    title: String,
-    url: Spanned<String>,
-    kind: Spanned<String>,
-    select: Option<Spanned<RawSelect>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSelect {
-    item: Spanned<String>,
-    title: Spanned<String>,
-    link: Spanned<String>,
-    date: Option<Spanned<String>>,
-    summary: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTopic {
-    id: Spanned<String>,
-    title: String,
-    description: Option<String>,
-    #[serde(default)]
-    any: Vec<String>,
-    #[serde(default)]
-    all: Vec<String>,
-    #[serde(default)]
-    none: Vec<String>,
-}
-
-fn default_timezone() -> Spanned<String> {
-    Spanned::new(0..0, "Asia/Tokyo".to_owned())
-}
-fn default_max_entries() -> Spanned<usize> {
-    Spanned::new(0..0, 100)
-}
-fn default_output_dir() -> PathBuf {
-    PathBuf::from("public")
-}
-fn default_state_path() -> PathBuf {
-    PathBuf::from("kairan.db")
-}
-fn default_user_agent() -> String {
-    concat!("kairan/", env!("CARGO_PKG_VERSION")).to_owned()
-}
-fn default_timeout_secs() -> Spanned<u64> {
-    Spanned::new(0..0, 30)
-}
-fn default_max_body_bytes() -> Spanned<u64> {
-    Spanned::new(0..0, 10 * 1024 * 1024)
-}
-fn default_retries() -> u32 {
-    2
-}
-
-impl Default for RawOutput {
-    fn default() -> Self {
-        RawOutput {
-            dir: default_output_dir(),
-            embed_entries: default_embed_entries(),
-        }
-    }
-}
-impl Default for RawState {
-    fn default() -> Self {
-        RawState {
-            path: default_state_path(),
-        }
-    }
-}
-impl Default for RawFetch {
-    fn default() -> Self {
-        RawFetch {
-            user_agent: default_user_agent(),
-            contact: None,
-            timeout_secs: default_timeout_secs(),
-            max_body_bytes: default_max_body_bytes(),
-            retries: default_retries(),
-        }
-    }
-}
-
-// ---- compiling --------------------------------------------------------------------------------
-
-impl Config {
-    /// Reads and compiles a configuration file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: name.clone(),
-            source,
-        })?;
-        Config::parse(&text, &name)
-    }
-
-    /// The built-in configuration (`config/ipa.toml`).
-    pub fn builtin() -> Config {
-        Config::parse(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME)
-            .expect("the built-in configuration is valid (checked by tests)")
-    }
-
-    /// Compiles configuration text; `origin` names it in messages.
-    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-            path: origin.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
-        })?;
-        Compiler { text, origin }.compile(raw)
-    }
-}
-
-struct Compiler<'a> {
-    text: &'a str,
-    origin: &'a str,
+/// Compiles one configuration text; `origin` names it in messages.
+pub(super) struct Compiler<'a> {
+    pub(super) text: &'a str,
+    pub(super) origin: &'a str,
 }
 
 impl Compiler<'_> {
     fn invalid(&self, span: Range<usize>, key: &str, message: impl Into<String>) -> ConfigError {
-        let at = if span.is_empty() && span.start == 0 {
-            String::new()
-        } else {
-            let (line, column) = line_col(self.text, span.start);
-            format!(":{line}:{column}")
-        };
+        // A default stands nowhere in the file.
+        let at = (!(span.is_empty() && span.start == 0)).then(|| line_col(self.text, span.start));
         ConfigError::Invalid {
             path: self.origin.to_owned(),
             at,
@@ -352,7 +38,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn compile(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+    pub(super) fn compile(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let site = self.site(raw.site)?;
         let fetch = self.fetch(raw.fetch)?;
         if raw.source.is_empty() {
@@ -376,7 +62,7 @@ impl Compiler<'_> {
             let span = t.id.span();
             let topic = self.topic(t)?;
             // `all` is the combined feed's file name.
-            if topic.id == "all" || topics.iter().any(|o| o.id == topic.id) {
+            if topic.id == crate::publish::ALL || topics.iter().any(|o| o.id == topic.id) {
                 return Err(self.invalid(
                     span,
                     "topic.id",
@@ -422,8 +108,11 @@ impl Compiler<'_> {
                     format!("expected an absolute http(s) URL, found \"{base}\""),
                 )
             })?;
-        let tz_span = s.timezone.span();
-        let tz_name = s.timezone.into_inner();
+        let timezone = s
+            .timezone
+            .unwrap_or_else(|| unplaced(DEFAULT_TIMEZONE.to_owned()));
+        let tz_span = timezone.span();
+        let tz_name = timezone.into_inner();
         let timezone = tz_name.parse::<Tz>().map_err(|_| {
             self.invalid(
                 tz_span,
@@ -431,8 +120,11 @@ impl Compiler<'_> {
                 format!("expected an IANA time zone such as \"Asia/Tokyo\", found \"{tz_name}\""),
             )
         })?;
-        let max_span = s.max_entries.span();
-        let max_entries = s.max_entries.into_inner();
+        let max_entries = s
+            .max_entries
+            .unwrap_or_else(|| unplaced(DEFAULT_MAX_ENTRIES));
+        let max_span = max_entries.span();
+        let max_entries = max_entries.into_inner();
         if max_entries == 0 {
             return Err(self.invalid(max_span, "site.max_entries", "expected at least 1"));
         }

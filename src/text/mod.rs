@@ -1,4 +1,8 @@
-//! Text cleanup: control characters, whitespace, length bounds, folding for comparison.
+//! Text as people write it, read the same way by every stage: cleanup (control characters,
+//! whitespace, length bounds), folding for comparison, and in [`date`] the one date parser that
+//! listings, feeds and every later reader of dates share.
+
+pub mod date;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 

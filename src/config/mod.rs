@@ -1,0 +1,109 @@
+//! TOML → validated, compiled [`Config`]. Every check happens here, once, with the file, line and
+//! key in the message, so that later stages can trust what they are given.
+//!
+//! Two layers, as ripgrep keeps its arguments: [`raw`] is the file as written (serde structs
+//! and the defaults of every optional key), [`compile`] gives each value its meaning and
+//! builds each stage's settings (fetch settings, selectors, topic rules, the site), which
+//! the stages themselves own.
+
+pub mod compile;
+pub mod raw;
+
+use crate::classify::Classifier;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use crate::classify::Topic;
+pub use crate::extract::html::Selectors;
+pub use crate::fetch::FetchSettings;
+pub use crate::publish::Site;
+pub use crate::source::{Source, SourceKind};
+
+/// The shipped configuration, compiled into the binary.
+pub const DEFAULT_CONFIG: &str = include_str!("../../config/ipa.toml");
+/// How the built-in configuration is named in messages.
+pub const DEFAULT_CONFIG_NAME: &str = "<built-in config/ipa.toml>";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read the configuration: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("{path}{}: `{key}`: {message}", at.map_or_else(String::new, |(l, c)| format!(":{l}:{c}")))]
+    Invalid {
+        path: String,
+        /// Line and column (1-based) where the value is; `None` when the key is missing.
+        at: Option<(usize, usize)>,
+        key: String,
+        message: String,
+    },
+}
+
+/// A compiled configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the configuration came from, for messages.
+    pub origin: String,
+    pub site: Site,
+    pub output_dir: PathBuf,
+    pub state_path: PathBuf,
+    pub fetch: FetchSettings,
+    /// Entries listed in each `embed/<topic>.html`.
+    pub embed_entries: usize,
+    pub serve: ServeSettings,
+    pub sources: Vec<Source>,
+    pub topics: Vec<Topic>,
+    /// The topics' rules, compiled.
+    pub classifier: Classifier,
+}
+
+/// `kairan serve`: where it listens, how often it refreshes, which origins may read the feeds
+/// from a browser.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub listen: std::net::SocketAddr,
+    pub interval: Duration,
+    /// Origins allowed by CORS; `*` allows any.
+    pub cors_origins: Vec<String>,
+}
+
+impl Config {
+    /// Reads and compiles a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        Config::parse(&text, &name)
+    }
+
+    /// The built-in configuration (`config/ipa.toml`).
+    pub fn builtin() -> Config {
+        Config::parse(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME)
+            .expect("the built-in configuration is valid (checked by tests)")
+    }
+
+    /// Compiles configuration text; `origin` names it in messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let raw: raw::RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        compile::Compiler { text, origin }.compile(raw)
+    }
+
+    /// What publishing needs of it.
+    pub fn publishing(&self) -> crate::publish::Settings<'_> {
+        crate::publish::Settings {
+            site: &self.site,
+            topics: &self.topics,
+            classifier: &self.classifier,
+            embed_entries: self.embed_entries,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The configuration file as written: serde structs that mirror the TOML, with the defaults
+//! of every optional key. Nothing is checked here beyond types; [`super::compile`] gives the
+//! values their meaning.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+use toml::Spanned;
+
+/// The zone of `[site] timezone` when it is not given.
+pub const DEFAULT_TIMEZONE: &str = "Asia/Tokyo";
+/// `[site] max_entries` when it is not given.
+pub const DEFAULT_MAX_ENTRIES: usize = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub site: RawSite,
+    #[serde(default)]
+    pub output: RawOutput,
+    #[serde(default)]
+    pub state: RawState,
+    #[serde(default)]
+    pub fetch: RawFetch,
+    #[serde(default)]
+    pub serve: RawServe,
+    #[serde(default)]
+    pub source: Vec<RawSource>,
+    #[serde(default)]
+    pub topic: Vec<RawTopic>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSite {
+    pub title: String,
+    pub base_url: Spanned<String>,
+    pub author: String,
+    /// [`DEFAULT_TIMEZONE`] when absent.
+    pub timezone: Option<Spanned<String>>,
+    /// [`DEFAULT_MAX_ENTRIES`] when absent.
+    pub max_entries: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawOutput {
+    pub dir: PathBuf,
+    pub embed_entries: Spanned<usize>,
+}
+
+impl Default for RawOutput {
+    fn default() -> Self {
+        RawOutput {
+            dir: PathBuf::from("public"),
+            embed_entries: unplaced(10),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawState {
+    pub path: PathBuf,
+}
+
+impl Default for RawState {
+    fn default() -> Self {
+        RawState {
+            path: PathBuf::from("kairan.db"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawFetch {
+    pub user_agent: String,
+    pub contact: Option<String>,
+    pub timeout_secs: Spanned<u64>,
+    pub max_body_bytes: Spanned<u64>,
+    pub retries: u32,
+}
+
+impl Default for RawFetch {
+    fn default() -> Self {
+        RawFetch {
+            user_agent: concat!("kairan/", env!("CARGO_PKG_VERSION")).to_owned(),
+            contact: None,
+            timeout_secs: unplaced(30),
+            max_body_bytes: unplaced(10 * 1024 * 1024),
+            retries: 2,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServe {
+    pub listen: Spanned<String>,
+    pub interval: Spanned<String>,
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for RawServe {
+    fn default() -> Self {
+        RawServe {
+            listen: unplaced("127.0.0.1:8080".to_owned()),
+            interval: unplaced("1h".to_owned()),
+            cors_origins: vec!["*".to_owned()],
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub url: Spanned<String>,
+    pub kind: Spanned<String>,
+    pub select: Option<Spanned<RawSelect>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSelect {
+    pub item: Spanned<String>,
+    pub title: Spanned<String>,
+    pub link: Spanned<String>,
+    pub date: Option<Spanned<String>>,
+    pub summary: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopic {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub any: Vec<String>,
+    #[serde(default)]
+    pub all: Vec<String>,
+    #[serde(default)]
+    pub none: Vec<String>,
+}
+
+/// A default value: it stands nowhere in the file, so messages about it carry no position.
+pub fn unplaced<T>(value: T) -> Spanned<T> {
+    Spanned::new(0..0, value)
+}

@@ -1,0 +1,90 @@
+//! The catalogue of outputs: every kind of file kairan publishes, with where it goes and how it
+//! is served. Writers, `serve` and `kairan topics` read paths and content types from here and
+//! from nowhere else; a new format is one file beside this one and one entry below.
+
+use url::Url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A feed as Atom (RFC 4287): `feeds/<slug>.atom`.
+    Atom,
+    /// A feed as JSON Feed 1.1: `feeds/<slug>.json`.
+    JsonFeed,
+    /// A feed's latest entries for a portal's iframe: `embed/<slug>.html`.
+    Embed,
+    /// The list of feeds for feed readers: `feeds.opml`.
+    Opml,
+    /// The page a person reads: `index.html`.
+    Index,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 5] = [
+        Kind::Atom,
+        Kind::JsonFeed,
+        Kind::Embed,
+        Kind::Opml,
+        Kind::Index,
+    ];
+    /// The folders, under the output directory, that files are written in.
+    pub const DIRS: [&'static str; 2] = ["feeds", "embed"];
+
+    /// The file's path under the output directory, `/`-separated; `slug` names the feed for
+    /// the per-feed kinds and is ignored by the others.
+    pub fn path(self, slug: &str) -> String {
+        match self {
+            Kind::Atom => format!("feeds/{slug}.atom"),
+            Kind::JsonFeed => format!("feeds/{slug}.json"),
+            Kind::Embed => format!("embed/{slug}.html"),
+            Kind::Opml => "feeds.opml".to_owned(),
+            Kind::Index => "index.html".to_owned(),
+        }
+    }
+
+    /// Where the file is read once published under `base` (which ends with `/`).
+    pub fn url(self, base: &Url, slug: &str) -> String {
+        format!("{base}{}", self.path(slug))
+    }
+
+    /// The Content-Type it is served with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Kind::Atom => "application/atom+xml; charset=utf-8",
+            Kind::JsonFeed => "application/feed+json; charset=utf-8",
+            Kind::Opml => "text/x-opml; charset=utf-8",
+            Kind::Embed | Kind::Index => "text/html; charset=utf-8",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_path_and_a_type_matching_its_extension() {
+        let all = Kind::ALL;
+        let mut paths: Vec<String> = all.iter().map(|k| k.path("x")).collect();
+        paths.sort();
+        paths.dedup();
+        assert_eq!(paths.len(), all.len());
+        for k in all {
+            let path = k.path("x");
+            let ext = path.rsplit('.').next().unwrap();
+            let expected = match ext {
+                "atom" => "atom+xml",
+                "json" => "json",
+                "opml" => "opml",
+                _ => "html",
+            };
+            assert!(
+                k.content_type().contains(expected),
+                "{path}: {}",
+                k.content_type()
+            );
+            let dir = path.split('/').next().unwrap();
+            assert!(!path.contains('/') || Kind::DIRS.contains(&dir), "{path}");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! What each feed shows, read from the store: only the entries shown are loaded, whatever the
+//! size of the store.
+
+use super::{Feeds, PublishError, Published, Rendered, Selection, Settings};
+use crate::classify::Folded;
+use crate::store::{FeedRows, Store, StoreError};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Publishing from the store can fail at either end.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+/// Renders every feed from what the store holds and writes them to `out`.
+pub fn publish_store(
+    settings: &Settings<'_>,
+    store: &Store,
+    out: &Path,
+) -> Result<Published, Error> {
+    let feeds = select(settings, store)?;
+    Ok(super::publish(settings, out, &feeds, store.created()?)?)
+}
+
+/// What [`publish_store`] would write, rendered in memory only.
+pub fn render_store(settings: &Settings<'_>, store: &Store) -> Result<Rendered, StoreError> {
+    let feeds = select(settings, store)?;
+    Ok(super::render(settings, &feeds, store.created()?))
+}
+
+/// What every feed shows, by the topics stored with each entry.
+pub fn select(settings: &Settings<'_>, store: &Store) -> Result<Feeds, StoreError> {
+    let max = settings.site.max_entries;
+    if store.topic_rules()?.as_deref() != Some(settings.classifier.fingerprint()) {
+        return select_in_memory(settings, store);
+    }
+    let index: HashMap<&str, usize> = (settings.topics.iter().enumerate())
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
+    let selection = |FeedRows { entries, total }| Selection {
+        entries: entries
+            .into_iter()
+            .map(|(e, ids)| {
+                // In the order of the configuration, whatever the store's.
+                let mut topics: Vec<usize> = ids
+                    .iter()
+                    .filter_map(|id| index.get(id.as_str()).copied())
+                    .collect();
+                topics.sort_unstable();
+                (e, topics)
+            })
+            .collect(),
+        total,
+    };
+    Ok(Feeds {
+        all: selection(store.feed(None, max)?),
+        topics: (settings.topics.iter())
+            .map(|t| store.feed(Some(&t.id), max).map(selection))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// [`select`] for a store classified by other rules than the configuration's: a command that
+/// does not refresh (`kairan topics`, `serve` before its first refresh) run after the rules
+/// were edited. Classifies every stored entry in memory, and changes nothing.
+fn select_in_memory(settings: &Settings<'_>, store: &Store) -> Result<Feeds, StoreError> {
+    let stored = store.entries()?;
+    let topics_of = stored
+        .iter()
+        .map(|e| (settings.classifier).topics(&Folded::new(&e.title, e.summary.as_deref())))
+        .collect();
+    Ok(Feeds::select(settings, stored, topics_of))
+}

@@ -1,0 +1,269 @@
+//! The state: entries with their permanent ids, the rows they were read from, their topics,
+//! and each source's fetch state; one transaction per refresh.
+//!
+//! Three parts, each in its own place:
+//! - [`rules`]: what counts as a change, which date wins, when topics are classified again.
+//!   Pure functions over the model; every backend applies the same ones.
+//! - [`Backend`] and [`Transaction`]: what a database must do for kairan, in its own terms
+//!   (rows in, rows out). [`sqlite`] is the one backend today.
+//! - [`Store`]: what the pipeline and the commands call. It runs a refresh's commit as the
+//!   rules say, through whichever backend the state lives in.
+//!
+//! The boundary is a trait, not an enum over backends, so that a new backend is one new module
+//! implementing it plus one line in [`Store::open`], and nothing else learns its name; the cost
+//! of a virtual call per row is nothing beside the database work behind it. [`lock`] keeps two
+//! refreshes off one state.
+
+pub mod lock;
+pub mod rules;
+pub mod sqlite;
+
+use crate::fetch::Validators;
+use crate::model::{Entry, EntryKey, Origin, StoredEntry};
+use crate::source::SourceReport;
+use crate::text::fold;
+use chrono::{DateTime, FixedOffset};
+use rules::{First, Known, Revision, Write};
+use std::path::Path;
+
+pub use lock::{Lock, LockError};
+
+/// A failure of the state, naming it (a path, or a database URL without its password).
+#[derive(Debug, thiserror::Error)]
+#[error("state {state}: {source}")]
+pub struct StoreError {
+    state: String,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl StoreError {
+    pub fn new(
+        state: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> StoreError {
+        StoreError {
+            state: state.into(),
+            source: source.into(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// How a source's fetches have gone, as `kairan status` shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceHealth {
+    pub id: String,
+    pub url: String,
+    pub last_attempt: Option<DateTime<FixedOffset>>,
+    pub last_success: Option<DateTime<FixedOffset>>,
+    /// The time and reason of the last failure, as [`rules::failure_note`] writes it.
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// Entries this source has contributed.
+    pub entries: u32,
+}
+
+/// A feed's share of the store: its newest entries, each with the ids of its topics, and how
+/// many entries it has in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRows {
+    pub entries: Vec<(StoredEntry, Vec<String>)>,
+    pub total: usize,
+}
+
+/// What a refresh changed in the store.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Changes {
+    pub new: usize,
+    pub updated: usize,
+}
+
+/// Classifies an entry's title and summary into topic ids.
+pub type TopicsOf<'a> = &'a dyn Fn(&str, Option<&str>) -> Vec<String>;
+
+/// What a database does for kairan. Reads outside a refresh; writes through [`Transaction`].
+pub trait Backend: Send {
+    /// When the state was created: the `updated` of a feed that has never had an entry.
+    fn created(&self) -> Result<DateTime<FixedOffset>>;
+    /// A source's validators and when its last full response came, if it was ever fetched.
+    fn fetch_state(
+        &self,
+        source: &str,
+    ) -> Result<Option<(Validators, Option<DateTime<FixedOffset>>)>>;
+    /// Every source the state knows, by id.
+    fn health(&self) -> Result<Vec<SourceHealth>>;
+    /// The name of the rules the stored topics follow, as [`Backend::retopic`] recorded it.
+    fn topic_rules(&self) -> Result<Option<String>>;
+    /// Classifies every stored entry again and records that topics now follow `rules`; all or
+    /// nothing.
+    fn retopic(&mut self, rules: &str, topics_of: TopicsOf<'_>) -> Result<()>;
+    /// The newest `limit` entries of a topic (of all, for `None`), ordered by `updated`, then
+    /// `published`, both newest first, then id; and how many the topic has in all.
+    fn feed(&self, topic: Option<&str>, limit: usize) -> Result<FeedRows>;
+    fn count(&self) -> Result<usize>;
+    /// Every stored entry, in the order of [`Backend::feed`].
+    fn entries(&self) -> Result<Vec<StoredEntry>>;
+    /// The rows an entry was last read from, by source and position.
+    fn origins(&self, key: &EntryKey) -> Result<Vec<Origin>>;
+    /// Starts the one transaction of a refresh.
+    fn begin(&mut self) -> Result<Box<dyn Transaction + '_>>;
+}
+
+/// The writes of one refresh, applied all together by [`Transaction::commit`] or not at all.
+pub trait Transaction {
+    /// Records how a source's read went at `now`.
+    fn record_source(&mut self, report: &SourceReport, now: DateTime<FixedOffset>) -> Result<()>;
+    fn known(&mut self, key: &EntryKey) -> Result<Option<Known>>;
+    /// Stores a new entry with its topics and rows.
+    fn insert(
+        &mut self,
+        e: &Entry,
+        first: &First,
+        topics: &[String],
+        now: DateTime<FixedOffset>,
+    ) -> Result<()>;
+    /// Writes an entry's row as revised (content, dates, topics column, `last_seen`).
+    fn update(&mut self, e: &Entry, r: &Revision, now: DateTime<FixedOffset>) -> Result<()>;
+    fn seen(&mut self, key: &EntryKey, now: DateTime<FixedOffset>) -> Result<()>;
+    /// Moves an entry's topic memberships from `was` to `r`'s (topics and `updated`).
+    fn move_topics(&mut self, key: &EntryKey, was: &Known, r: &Revision) -> Result<()>;
+    /// The rows an entry was read from, as (source, position).
+    fn rows(&mut self, key: &EntryKey) -> Result<Vec<(String, usize)>>;
+    /// Replaces an entry's rows in one source.
+    fn set_rows(&mut self, key: &EntryKey, source: &str, positions: &[usize]) -> Result<()>;
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// The state, in whichever backend it lives.
+pub struct Store {
+    backend: Box<dyn Backend>,
+}
+
+impl Store {
+    /// Opens (or creates) the SQLite state at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        Ok(Store {
+            backend: Box::new(sqlite::Sqlite::open(path)?),
+        })
+    }
+
+    /// See [`Backend::created`].
+    pub fn created(&self) -> Result<DateTime<FixedOffset>> {
+        self.backend.created()
+    }
+
+    /// The validators to send for a source at `now`, by [`rules::validators_to_send`].
+    pub fn validators(&self, source: &str, now: DateTime<FixedOffset>) -> Result<Validators> {
+        Ok(rules::validators_to_send(
+            self.backend.fetch_state(source)?,
+            now,
+        ))
+    }
+
+    /// See [`Backend::health`].
+    pub fn health(&self) -> Result<Vec<SourceHealth>> {
+        self.backend.health()
+    }
+
+    /// See [`Backend::topic_rules`].
+    pub fn topic_rules(&self) -> Result<Option<String>> {
+        self.backend.topic_rules()
+    }
+
+    /// Classifies every stored entry again with `topics_of` (title, summary → topic ids), and
+    /// records that the topics now follow `rules`. One transaction: all or nothing.
+    pub fn retopic(
+        &mut self,
+        rules: &str,
+        topics_of: impl Fn(&str, Option<&str>) -> Vec<String>,
+    ) -> Result<()> {
+        self.backend.retopic(rules, &topics_of)
+    }
+
+    /// Records one refresh in a single transaction: the sources' outcomes and the entries seen.
+    /// `now` stamps first sightings and content changes that carry no newer date of their own.
+    /// New entries, and those whose title or summary changed, are classified with `topics_of`
+    /// (the rules [`Store::topic_rules`] names): the others keep their topics.
+    pub fn commit(
+        &mut self,
+        now: DateTime<FixedOffset>,
+        sources: &[SourceReport],
+        entries: &[Entry],
+        topics_of: impl Fn(&Entry) -> Vec<String>,
+    ) -> Result<Changes> {
+        let mut tx = self.backend.begin()?;
+        for report in sources {
+            tx.record_source(report, now)?;
+        }
+        let mut changes = Changes::default();
+        // In key order, the index pages each entry touches are those of the one before.
+        let mut in_order: Vec<&Entry> = entries.iter().collect();
+        in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        for e in in_order {
+            let Some(known) = tx.known(&e.key)? else {
+                tx.insert(e, &rules::first(e, now), &topics_of(e), now)?;
+                changes.new += 1;
+                continue;
+            };
+            let revision = rules::revise(&known, e, now, &topics_of);
+            match revision.write {
+                Write::Row => tx.update(e, &revision, now)?,
+                Write::LastSeen => tx.seen(&e.key, now)?,
+                Write::Nothing => {}
+            }
+            changes.updated += usize::from(revision.changed);
+            if revision.topics_moved {
+                tx.move_topics(&e.key, &known, &revision)?;
+            }
+            let was = tx.rows(&e.key)?;
+            for (source, positions) in rules::moved_rows(&was, &e.origins) {
+                tx.set_rows(&e.key, source, &positions)?;
+            }
+        }
+        tx.commit()?;
+        Ok(changes)
+    }
+
+    /// See [`Backend::feed`].
+    pub fn feed(&self, topic: Option<&str>, limit: usize) -> Result<FeedRows> {
+        self.backend.feed(topic, limit)
+    }
+
+    /// How many entries the store holds.
+    pub fn count(&self) -> Result<usize> {
+        self.backend.count()
+    }
+
+    /// Stored entries whose link, key or title is `query`; failing that, those whose title
+    /// contains it (compared folded). Each with the rows it was last read from.
+    pub fn find(&self, query: &str) -> Result<Vec<(StoredEntry, Vec<Origin>)>> {
+        let query = query.trim();
+        let all = self.entries()?;
+        let mut found: Vec<StoredEntry> = all
+            .iter()
+            .filter(|e| e.link == query || e.key.0 == query || e.title == query)
+            .cloned()
+            .collect();
+        if found.is_empty() {
+            let folded = fold(query);
+            found = all
+                .into_iter()
+                .filter(|e| fold(&e.title).contains(&folded))
+                .collect();
+        }
+        found
+            .into_iter()
+            .map(|e| {
+                let origins = self.backend.origins(&e.key)?;
+                Ok((e, origins))
+            })
+            .collect()
+    }
+
+    /// Every stored entry, newest first (by `updated`, then `published`, then id).
+    pub fn entries(&self) -> Result<Vec<StoredEntry>> {
+        self.backend.entries()
+    }
+}

@@ -1,0 +1,218 @@
+//! A refresh's writes: entries, their topics and their rows, in one transaction; and
+//! classifying every stored entry again when the topic rules change.
+
+use super::sources;
+use crate::model::{Entry, EntryKey};
+use crate::source::SourceReport;
+use crate::store::rules::{
+    First, Known, Revision, format_time, parse_time, topic_ids, topics_column,
+};
+use crate::store::{Result, StoreError, TopicsOf, Transaction};
+use chrono::{DateTime, FixedOffset};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// The transaction of one refresh. Statements are prepared once per connection and reused from
+/// its cache.
+pub(super) struct Refresh<'a> {
+    pub(super) tx: rusqlite::Transaction<'a>,
+    pub(super) state: &'a str,
+}
+
+impl Refresh<'_> {
+    fn fail(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |e| StoreError::new(self.state, e)
+    }
+
+    fn run(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+        self.tx
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute(params))
+            .map(drop)
+            .map_err(self.fail())
+    }
+
+    fn add_topics(&self, key: &EntryKey, topics: &[String], updated: i64) -> Result<()> {
+        for t in topics {
+            self.run(
+                "INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
+                params![t, updated, key.0],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn add_row(&self, key: &EntryKey, source: &str, position: usize) -> Result<()> {
+        self.run(
+            "INSERT OR REPLACE INTO entry_sources (key, source, position) VALUES (?1, ?2, ?3)",
+            params![key.0, source, position as i64],
+        )
+    }
+}
+
+impl Transaction for Refresh<'_> {
+    fn record_source(&mut self, report: &SourceReport, now: DateTime<FixedOffset>) -> Result<()> {
+        sources::record(&self.tx, report, now, &format_time(now)).map_err(self.fail())
+    }
+
+    fn known(&mut self, key: &EntryKey) -> Result<Option<Known>> {
+        self.tx
+            .prepare_cached(
+                "SELECT title, link, summary, source_date, published, updated, last_seen, topics
+                 FROM entries WHERE key = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([&key.0], |r| {
+                    Ok(Known {
+                        title: r.get(0)?,
+                        link: r.get(1)?,
+                        summary: r.get(2)?,
+                        source_date: r.get(3)?,
+                        published: parse_time(&r.get::<_, String>(4)?),
+                        updated: parse_time(&r.get::<_, String>(5)?),
+                        last_seen: parse_time(&r.get::<_, String>(6)?),
+                        topics: topic_ids(&r.get::<_, String>(7)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(self.fail())
+    }
+
+    fn insert(
+        &mut self,
+        e: &Entry,
+        first: &First,
+        topics: &[String],
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO entries (key, id, title, link, summary, source_date, published,
+             updated, updated_ts, last_seen, topics)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                e.key.0,
+                first.id,
+                e.title,
+                e.link,
+                e.summary,
+                first.source_date,
+                format_time(first.published),
+                format_time(first.updated),
+                first.updated.timestamp(),
+                format_time(now),
+                topics_column(topics),
+            ],
+        )?;
+        self.add_topics(&e.key, topics, first.updated.timestamp())?;
+        for o in &e.origins {
+            self.add_row(&e.key, &o.source, o.position)?;
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, e: &Entry, r: &Revision, now: DateTime<FixedOffset>) -> Result<()> {
+        self.run(
+            "UPDATE entries SET title = ?2, link = ?3, summary = ?4, source_date = ?5,
+             published = ?6, updated = ?7, updated_ts = ?8, last_seen = ?9, topics = ?10
+             WHERE key = ?1",
+            params![
+                e.key.0,
+                e.title,
+                e.link,
+                e.summary,
+                r.source_date,
+                format_time(r.published),
+                format_time(r.updated),
+                r.updated.timestamp(),
+                format_time(now),
+                topics_column(&r.topics),
+            ],
+        )
+    }
+
+    fn seen(&mut self, key: &EntryKey, now: DateTime<FixedOffset>) -> Result<()> {
+        self.run(
+            "UPDATE entries SET last_seen = ?2 WHERE key = ?1",
+            params![key.0, format_time(now)],
+        )
+    }
+
+    fn move_topics(&mut self, key: &EntryKey, was: &Known, r: &Revision) -> Result<()> {
+        for t in &was.topics {
+            self.run(
+                "DELETE FROM entry_topics WHERE topic = ?1 AND updated_ts = ?2 AND key = ?3",
+                params![t, was.updated.timestamp(), key.0],
+            )?;
+        }
+        self.add_topics(key, &r.topics, r.updated.timestamp())
+    }
+
+    fn rows(&mut self, key: &EntryKey) -> Result<Vec<(String, usize)>> {
+        self.tx
+            .prepare_cached(
+                "SELECT source, position FROM entry_sources WHERE key = ?1
+                 ORDER BY source, position",
+            )
+            .and_then(|mut s| {
+                s.query_map([&key.0], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
+                    .collect()
+            })
+            .map_err(self.fail())
+    }
+
+    fn set_rows(&mut self, key: &EntryKey, source: &str, positions: &[usize]) -> Result<()> {
+        self.run(
+            "DELETE FROM entry_sources WHERE key = ?1 AND source = ?2",
+            params![key.0, source],
+        )?;
+        for &p in positions {
+            self.add_row(key, source, p)?;
+        }
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<()> {
+        let state = self.state;
+        self.tx.commit().map_err(|e| StoreError::new(state, e))
+    }
+}
+
+pub(super) fn retopic(
+    conn: &mut Connection,
+    rules: &str,
+    topics_of: TopicsOf<'_>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute("DELETE FROM entry_topics", [])?;
+    {
+        let mut read = tx.prepare("SELECT key, title, summary, updated_ts, topics FROM entries")?;
+        let mut insert =
+            tx.prepare("INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)")?;
+        // Rows whose topics moved are rewritten once the reading is done.
+        let mut moved = Vec::new();
+        let mut rows = read.query([])?;
+        while let Some(r) = rows.next()? {
+            let key: String = r.get(0)?;
+            let title: String = r.get(1)?;
+            let summary: Option<String> = r.get(2)?;
+            let updated: i64 = r.get(3)?;
+            let topics = topics_of(&title, summary.as_deref());
+            for t in &topics {
+                insert.execute(params![t, updated, key])?;
+            }
+            let joined = topics_column(&topics);
+            if joined != r.get::<_, String>(4)? {
+                moved.push((key, joined));
+            }
+        }
+        let mut set = tx.prepare("UPDATE entries SET topics = ?2 WHERE key = ?1")?;
+        for (key, topics) in moved {
+            set.execute(params![key, topics])?;
+        }
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (name, value) VALUES ('topic_rules', ?1)",
+        [rules],
+    )?;
+    tx.commit()
+}

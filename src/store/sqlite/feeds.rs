@@ -1,0 +1,90 @@
+//! Reading entries back: a feed's newest entries by index, every entry, an entry's rows.
+
+use crate::model::{EntryKey, Origin, StoredEntry};
+use crate::store::FeedRows;
+use crate::store::rules::{parse_time, topic_ids};
+use rusqlite::{Connection, params};
+
+pub(super) fn feed(
+    conn: &Connection,
+    topic: Option<&str>,
+    limit: usize,
+) -> rusqlite::Result<FeedRows> {
+    // The newest keys are picked first and only then their rows read: sorting carries the
+    // key and the order columns, not every member's summary and topics.
+    const COLUMNS: &str =
+        "e.id, e.key, e.title, e.link, e.summary, e.published, e.updated, e.topics";
+    const ORDER: &str = "ORDER BY e.updated_ts DESC, e.published DESC, e.id";
+    // The same order, led by the topic's own copy of `updated_ts`, which its key has.
+    const TOPIC_ORDER: &str = "ORDER BY t.updated_ts DESC, e.published DESC, e.id";
+    fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredEntry, Vec<String>)> {
+        let topics: String = r.get(7)?;
+        Ok((stored_entry(r)?, topic_ids(&topics)))
+    }
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let (entries, total) = match topic {
+        Some(t) => (
+            conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM entries e WHERE e.key IN (
+                     SELECT e.key FROM entry_topics t JOIN entries e ON e.key = t.key
+                     WHERE t.topic = ?1 {TOPIC_ORDER} LIMIT ?2)
+                 {ORDER}"
+            ))?
+            .query_map(params![t, limit], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+            conn.query_row(
+                "SELECT count(*) FROM entry_topics WHERE topic = ?1",
+                [t],
+                |r| r.get::<_, i64>(0),
+            )?,
+        ),
+        None => (
+            conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM entries e WHERE e.key IN (
+                     SELECT e.key FROM entries e {ORDER} LIMIT ?1)
+                 {ORDER}"
+            ))?
+            .query_map([limit], row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?,
+            conn.query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0))?,
+        ),
+    };
+    Ok(FeedRows {
+        entries,
+        total: usize::try_from(total).unwrap_or(0),
+    })
+}
+
+pub(super) fn entries(conn: &Connection) -> rusqlite::Result<Vec<StoredEntry>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, key, title, link, summary, published, updated FROM entries
+         ORDER BY updated_ts DESC, published DESC, id",
+    )?;
+    stmt.query_map([], stored_entry)?.collect()
+}
+
+pub(super) fn origins(conn: &Connection, key: &EntryKey) -> rusqlite::Result<Vec<Origin>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT source, position FROM entry_sources WHERE key = ?1 ORDER BY source, position",
+    )?;
+    stmt.query_map([&key.0], |r| {
+        Ok(Origin {
+            source: r.get(0)?,
+            position: r.get::<_, i64>(1)? as usize,
+        })
+    })?
+    .collect()
+}
+
+/// A [`StoredEntry`] from the columns id, key, title, link, summary, published, updated.
+fn stored_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
+    Ok(StoredEntry {
+        id: r.get(0)?,
+        key: EntryKey(r.get(1)?),
+        title: r.get(2)?,
+        link: r.get(3)?,
+        summary: r.get(4)?,
+        published: parse_time(&r.get::<_, String>(5)?),
+        updated: parse_time(&r.get::<_, String>(6)?),
+    })
+}

@@ -1,0 +1,104 @@
+//! The SQLite schema, built up by numbered migrations (`PRAGMA user_version`), and the
+//! connection settings every open applies.
+
+use rusqlite::Connection;
+
+/// Applied in order; the index + 1 is the schema version. Never edit one that has shipped.
+pub(super) const MIGRATIONS: &[&str] = &[
+    "
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE entries (
+        key TEXT PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        summary TEXT,
+        source_date TEXT,          -- the listing or feed date as last seen, part of the content
+        published TEXT NOT NULL,   -- RFC 3339 with the source's offset
+        updated TEXT NOT NULL,
+        updated_ts INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    );
+    CREATE INDEX entries_by_updated ON entries (updated_ts DESC);
+    CREATE TABLE entry_sources (
+        key TEXT NOT NULL REFERENCES entries (key),
+        source TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (key, source)
+    );
+    CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt TEXT,
+        last_success TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0
+    );
+",
+    "
+    -- When a whole body last arrived: validators are not sent once it is a day old.
+    ALTER TABLE sources ADD COLUMN last_full TEXT;
+",
+    "
+    -- Every row an entry was read from, not one per source: a listing may post it twice.
+    ALTER TABLE entry_sources RENAME TO entry_sources_old;
+    CREATE TABLE entry_sources (
+        key TEXT NOT NULL REFERENCES entries (key),
+        source TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (key, source, position)
+    );
+    INSERT INTO entry_sources SELECT key, source, position FROM entry_sources_old;
+    DROP TABLE entry_sources_old;
+",
+    "
+    -- Each entry's topics (their ids, space-separated) as classified by the rules named in
+    -- meta 'topic_rules', and each topic's entries newest first: feeds are read from here
+    -- rather than classified again every run.
+    ALTER TABLE entries ADD COLUMN topics TEXT NOT NULL DEFAULT '';
+    CREATE TABLE entry_topics (
+        topic TEXT NOT NULL,
+        updated_ts INTEGER NOT NULL,  -- the entry's
+        key TEXT NOT NULL REFERENCES entries (key),
+        PRIMARY KEY (topic, updated_ts DESC, key)
+    ) WITHOUT ROWID;
+",
+    "
+    -- first_seen was written and never read: a first sighting's date is its published.
+    ALTER TABLE entries DROP COLUMN first_seen;
+",
+];
+
+/// Applies the connection settings and every migration the file has not had, in one
+/// transaction; a new file also records when it was created.
+pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    // WAL: a reader (serve, status) never blocks the refresh, and a killed run leaves the
+    // last committed state.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // 32 MiB of page cache rather than SQLite's 2: a refresh of a large store touches
+    // index pages all over, and a small cache rereads and spills them (measured in
+    // BENCHMARKS.md).
+    conn.pragma_update(None, "cache_size", -32768)?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    if version == 0 {
+        tx.execute(
+            "INSERT INTO meta (name, value) VALUES ('created', ?1)",
+            [chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
+        )?;
+    }
+    tx.commit()
+}
