@@ -62,8 +62,9 @@ pub struct Report {
     /// Entries in the store, all published up to each feed's `max_entries`.
     pub stored: usize,
     pub published: Published,
-    /// Every source's health as the state holds it after this refresh.
-    pub health: Vec<SourceHealth>,
+    /// Every source's health as the state holds it after this refresh, when
+    /// [`Options::health`] asked for it.
+    pub health: Option<Vec<SourceHealth>>,
 }
 
 impl Report {
@@ -83,6 +84,9 @@ pub struct Options {
     /// Wait for a refresh that holds the state's lock to end, instead of failing at once.
     pub wait_for_lock: bool,
     pub on_fetched: Option<OnFetched>,
+    /// Read every source's health into the report, as `serve` shows it; a cron run has no
+    /// use for it.
+    pub health: bool,
 }
 
 /// Runs one refresh with the paths in `config`.
@@ -134,7 +138,7 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         changes,
         stored: store.count()?,
         published,
-        health: store.health()?,
+        health: options.health.then(|| store.health()).transpose()?,
     })
 }
 

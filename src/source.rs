@@ -32,6 +32,9 @@ pub enum SourceError {
     Fetch(#[from] FetchError),
     #[error(transparent)]
     Extract(#[from] ExtractError),
+    /// A panic while reading, most likely a dependency's bug on hostile bytes.
+    #[error("internal error while reading: {0}")]
+    Internal(String),
 }
 
 /// How reading a source went.
@@ -79,7 +82,35 @@ impl SourceReport {
 }
 
 /// Extracts and normalizes what was fetched for `source`: its report, and the entries it gave.
+/// A panic on the way fails this source only: the others are read and published.
 pub fn read(
+    source: &Source,
+    result: Result<fetch::Outcome, FetchError>,
+    tz: Tz,
+) -> (SourceReport, Vec<Entry>) {
+    contained(source, || read_unguarded(source, result, tz))
+}
+
+/// Runs one source's `read`, turning a panic in it into that source's failure.
+fn contained(
+    source: &Source,
+    read: impl FnOnce() -> (SourceReport, Vec<Entry>),
+) -> (SourceReport, Vec<Entry>) {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let message = (panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        let report = SourceReport {
+            id: source.id.clone(),
+            url: source.url.to_string(),
+            outcome: Outcome::Failed(SourceError::Internal(message)),
+            warnings: Vec::new(),
+        };
+        (report, Vec::new())
+    })
+}
+
+fn read_unguarded(
     source: &Source,
     result: Result<fetch::Outcome, FetchError>,
     tz: Tz,
@@ -128,4 +159,26 @@ fn extract(
         }
         SourceKind::Feed => extract::feed::extract(body, tz)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_reading_is_the_source_failure() {
+        let source = Source {
+            id: "alert".into(),
+            title: "alert".into(),
+            url: Url::parse("https://www.ipa.go.jp/security/alert-rss.rdf").unwrap(),
+            kind: SourceKind::Feed,
+        };
+        let (report, entries) = contained(&source, || panic!("prefix buffer was drained"));
+        assert!(entries.is_empty());
+        assert_eq!(report.id, "alert");
+        assert_eq!(
+            report.outcome.to_string(),
+            "FAILED: internal error while reading: prefix buffer was drained"
+        );
+    }
 }

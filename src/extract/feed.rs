@@ -2,13 +2,15 @@
 
 use super::ExtractError;
 use super::html::fragment_text;
+use crate::fetch::decode::decode_xml;
 use crate::model::{RawDate, RawRow};
 use crate::text::date;
 use chrono_tz::Tz;
 use feed_rs::model::{Entry, Text};
 
-/// Extracts the entries of a feed. `bytes` are handed over undecoded: feed-rs reads the
-/// encoding from the XML declaration. Dates are read in `tz` where they carry no zone.
+/// Extracts the entries of a feed. `bytes` are handed over undecoded, feed-rs reading the
+/// encoding from the XML declaration, but for UTF-16 and UTF-32, which are decoded first
+/// ([`decode_xml`]). Dates are read in `tz` where they carry no zone.
 pub fn extract(bytes: &[u8], tz: Tz) -> Result<Vec<RawRow>, ExtractError> {
     let parser = feed_rs::parser::Builder::new()
         // feed-rs's own reader refuses RFC 3339 without seconds (JVN) and reads a bare date
@@ -16,7 +18,7 @@ pub fn extract(bytes: &[u8], tz: Tz) -> Result<Vec<RawRow>, ExtractError> {
         .timestamp_parser(move |s| date::parse(s, tz).ok().map(|d| d.to_utc()))
         .build();
     let feed = parser
-        .parse(bytes)
+        .parse(&*decode_xml(bytes))
         .map_err(|e| ExtractError::Feed(e.to_string()))?;
     if feed.entries.is_empty() {
         return Err(ExtractError::EmptyFeed);

@@ -114,7 +114,11 @@ async fn refresh_loop(app: Arc<App>) {
         .expect("a SIGHUP handler can be installed");
     loop {
         let started = Instant::now();
-        let result = pipeline::refresh(&app.config, Options::default()).await;
+        let options = Options {
+            health: true,
+            ..Options::default()
+        };
+        let result = pipeline::refresh(&app.config, options).await;
         let took = started.elapsed();
         // Only this loop stores snapshots, so what it loads is what it replaces.
         let previous = app.snapshot.load_full();
@@ -123,7 +127,8 @@ async fn refresh_loop(app: Arc<App>) {
             Ok(report) => {
                 log_report(report, took);
                 let files = Files::build(&report.published.files, &previous.files, now);
-                (files, Some(now), report.health.clone())
+                let sources = report.health.clone().unwrap_or_default();
+                (files, Some(now), sources)
             }
             Err(e) => {
                 tracing::error!("refresh failed: {e}; the last good feeds stay served");

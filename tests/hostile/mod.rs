@@ -7,6 +7,7 @@
 //! `markup` how it is wrapped (nesting, entities, active content, broken elements). The pages,
 //! feeds and checks both use are here.
 
+mod encodings;
 mod markup;
 mod text;
 

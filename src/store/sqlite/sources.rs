@@ -28,10 +28,14 @@ pub(super) fn fetch_state(
 
 pub(super) fn health(conn: &Connection) -> rusqlite::Result<Vec<SourceHealth>> {
     let mut stmt = conn.prepare(
+        // One pass over the rows for every source's count: entry_sources is keyed by entry,
+        // so a count per source would scan it once per source.
         "SELECT s.id, s.url, s.last_attempt, s.last_success, s.last_error,
-                s.consecutive_failures,
-                (SELECT count(DISTINCT key) FROM entry_sources e WHERE e.source = s.id)
-         FROM sources s ORDER BY s.id",
+                s.consecutive_failures, coalesce(c.entries, 0)
+         FROM sources s LEFT JOIN (
+             SELECT source, count(DISTINCT key) AS entries FROM entry_sources GROUP BY source
+         ) c ON c.source = s.id
+         ORDER BY s.id",
     )?;
     stmt.query_map([], |r| {
         Ok(SourceHealth {
