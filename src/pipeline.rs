@@ -44,15 +44,6 @@ pub enum Error {
     PageForSources(usize),
 }
 
-impl From<publish::select::Error> for Error {
-    fn from(e: publish::select::Error) -> Error {
-        match e {
-            publish::select::Error::Store(e) => Error::Store(e),
-            publish::select::Error::Publish(e) => Error::Publish(e),
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct Report {
     pub sources: Vec<SourceReport>,
@@ -279,16 +270,16 @@ pub fn remember(
 
 /// Renders every feed from what the store holds and writes them to `out`.
 pub fn publish_store(config: &Config, store: &Store, out: &Path) -> Result<Published, Error> {
-    Ok(publish::select::publish_store(
-        &config.publishing(),
-        store,
-        out,
-    )?)
+    let settings = config.publishing();
+    let feeds = publish::select::select(&settings, store)?;
+    Ok(publish::publish(&settings, out, &feeds, store.created()?)?)
 }
 
 /// What [`publish_store`] would write, rendered in memory only.
 pub fn render_store(config: &Config, store: &Store) -> Result<Rendered, Error> {
-    Ok(publish::select::render_store(&config.publishing(), store)?)
+    let settings = config.publishing();
+    let feeds = publish::select::select(&settings, store)?;
+    Ok(publish::render(&settings, &feeds, store.created()?))
 }
 
 fn now(config: &Config) -> DateTime<FixedOffset> {

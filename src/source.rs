@@ -3,7 +3,7 @@
 
 use crate::extract::{self, ExtractError, html::Selectors};
 use crate::fetch::{self, FetchError, Validators, decode};
-use crate::model::Entry;
+use crate::model::{Entry, RawRow};
 use crate::normalize::{self, RowWarning};
 use chrono_tz::Tz;
 use std::fmt;
@@ -151,7 +151,7 @@ fn extract(
     body: &[u8],
     content_type: Option<&str>,
     tz: Tz,
-) -> Result<Vec<crate::model::RawRow>, SourceError> {
+) -> Result<Vec<RawRow>, SourceError> {
     Ok(match &source.kind {
         SourceKind::Html(select) => {
             let (page, _) = decode::decode_html(body, content_type);

@@ -10,10 +10,9 @@ use kairan::Config;
 use kairan::config::SourceKind;
 use kairan::pipeline::{publish_store, remember};
 use kairan::store::Store;
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::common::{fixture, root};
+use crate::common::{files_under, fixture, root};
 
 /// The entries of the shipped configuration's sources, read from the saved fixtures.
 fn seed_entries(config: &Config) -> Vec<kairan::model::Entry> {
@@ -35,22 +34,6 @@ fn seed_entries(config: &Config) -> Vec<kairan::model::Entry> {
     kairan::dedup::dedup(entries).0
 }
 
-fn read_tree(root: &Path, dir: &Path, into: &mut BTreeMap<String, Vec<u8>>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            read_tree(root, &path, into);
-        } else {
-            let name = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            into.insert(name, std::fs::read(&path).unwrap());
-        }
-    }
-}
-
 fn golden_dir() -> PathBuf {
     root().join("tests/golden")
 }
@@ -67,9 +50,7 @@ fn published_files_for_the_seed_fixtures_are_pinned() {
     for _ in 0..2 {
         remember(&config, &mut store, now, &[], &entries).unwrap();
         let published = publish_store(&config, &store, &out).unwrap();
-        let mut files = BTreeMap::new();
-        read_tree(&out, &out, &mut files);
-        runs.push((published.written.len(), files));
+        runs.push((published.written.len(), files_under(&out)));
     }
     let golden = golden_dir();
     if std::env::var_os("KAIRAN_BLESS").is_some() {
@@ -80,8 +61,7 @@ fn published_files_for_the_seed_fixtures_are_pinned() {
             std::fs::write(path, bytes).unwrap();
         }
     }
-    let mut expected = BTreeMap::new();
-    read_tree(&golden, &golden, &mut expected);
+    let expected = files_under(&golden);
     assert!(
         expected.len() > 10,
         "golden files missing under {}",

@@ -3,6 +3,7 @@
 //! accepted form and some impossible ones. Rows go through the real normalize, dedup, store
 //! (SQLite in a temporary directory) and publish; the feeds are read back with feed-rs.
 
+use crate::common::files_under;
 use chrono::{DateTime, FixedOffset, TimeZone};
 use chrono_tz::Asia::Tokyo;
 use kairan::Config;
@@ -14,7 +15,6 @@ use kairan::store::Store;
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 const CONFIG: &str = r#"
 [site]
@@ -231,9 +231,7 @@ impl Case {
     fn publish(&self, out: &str) -> BTreeMap<String, Vec<u8>> {
         let out = self.dir.path().join(out);
         publish_store(&self.config, &self.store, &out).unwrap();
-        let mut files = BTreeMap::new();
-        read_tree(&out, &out, &mut files);
-        files
+        files_under(&out)
     }
 
     fn ids_by_key(&self) -> BTreeMap<EntryKey, String> {
@@ -243,18 +241,6 @@ impl Case {
             .into_iter()
             .map(|e| (e.key, e.id))
             .collect()
-    }
-}
-
-fn read_tree(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let path = e.unwrap().path();
-        if path.is_dir() {
-            read_tree(root, &path, files);
-        } else {
-            let name = path.strip_prefix(root).unwrap().display().to_string();
-            files.insert(name, std::fs::read(&path).unwrap());
-        }
     }
 }
 

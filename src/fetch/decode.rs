@@ -1,4 +1,5 @@
-//! Bytes of an HTML page → text, and of an XML document → UTF-8 where its parser needs it. The charset comes from, in order: the Content-Type header, a
+//! Bytes of an HTML page → text, and of an XML document → UTF-8 where its parser needs it
+//! ([`decode_xml`]). A page's charset comes from, in order: the Content-Type header, a
 //! byte-order mark, a `<meta charset>` or `<meta http-equiv>` in the head, detection. Labels are
 //! read as browsers read them (WHATWG), so `Shift_JIS` decodes as windows-31j and keeps ①, ㈱
 //! and 髙.
@@ -91,8 +92,8 @@ fn detect(bytes: &[u8]) -> &'static Encoding {
 /// (XML 1.0, Appendix F), are decoded here and the declaration made to say UTF-8. Anything
 /// else is returned as it is, for the parser to read by its declaration. quick-xml 0.38 (under
 /// feed-rs 3.0) panics with "set_encoding() called after prefix buffer was drained" on a
-/// UTF-16 document with a BOM, and takes the thread down with it. No report of it was found among
-/// quick-xml's issues; it is yet to be reported (this machine has no way out to do so).
+/// UTF-16 document with a BOM, and takes the thread down with it. No report of it was found
+/// among quick-xml's issues; it is yet to be reported (this machine has no way out to do so).
 pub fn decode_xml(bytes: &[u8]) -> Cow<'_, [u8]> {
     let Some((width, big_endian, bom)) = wide_encoding(bytes) else {
         return Cow::Borrowed(bytes);

@@ -53,19 +53,13 @@ where
         let read = read.clone();
         tasks.spawn(async move {
             let mut reading = Vec::with_capacity(group.len());
-            for (
-                i,
-                Request {
-                    url,
-                    validators,
-                    item,
-                },
-            ) in group
-            {
-                let result = client.fetch(&url, &validators).await;
+            for (i, request) in group {
+                let result = client.fetch(&request.url, &request.validators).await;
+                let item = request.item;
                 if let Some(f) = &on_fetched {
                     f(&item);
                 }
+                // Waiting for a reader holds this host's next fetch back: bodies do not pile up.
                 let permit = readers.clone().acquire_owned().await.expect("never closed");
                 let read = read.clone();
                 reading.push((

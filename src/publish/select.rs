@@ -1,36 +1,10 @@
 //! What each feed shows, read from the store: only the entries shown are loaded, whatever the
 //! size of the store.
 
-use super::{Feeds, PublishError, Published, Rendered, Selection, Settings};
+use super::{Feeds, Selection, Settings};
 use crate::classify::Folded;
 use crate::store::{FeedRows, Store, StoreError};
 use std::collections::HashMap;
-use std::path::Path;
-
-/// Publishing from the store can fail at either end.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Publish(#[from] PublishError),
-}
-
-/// Renders every feed from what the store holds and writes them to `out`.
-pub fn publish_store(
-    settings: &Settings<'_>,
-    store: &Store,
-    out: &Path,
-) -> Result<Published, Error> {
-    let feeds = select(settings, store)?;
-    Ok(super::publish(settings, out, &feeds, store.created()?)?)
-}
-
-/// What [`publish_store`] would write, rendered in memory only.
-pub fn render_store(settings: &Settings<'_>, store: &Store) -> Result<Rendered, StoreError> {
-    let feeds = select(settings, store)?;
-    Ok(super::render(settings, &feeds, store.created()?))
-}
 
 /// What every feed shows, by the topics stored with each entry.
 pub fn select(settings: &Settings<'_>, store: &Store) -> Result<Feeds, StoreError> {
