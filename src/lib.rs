@@ -63,9 +63,13 @@ pub fn inspect(
 
 /// [`serve::serve`] on a runtime of its own, until SIGINT or SIGTERM.
 pub fn serve(config: Config) -> Result<(), serve::ServeError> {
-    runtime()
-        .map_err(serve::ServeError::Serve)?
-        .block_on(serve::serve(config))
+    let runtime = runtime().map_err(serve::ServeError::Start)?;
+    let served = runtime.block_on(serve::serve(config));
+    // Not the default drop, which waits for a refresh's blocking work however long it takes:
+    // a stop is prompt, and what that work writes is whole or not done (one transaction, files
+    // renamed into place).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    served
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

@@ -262,6 +262,17 @@ fn configuration_errors_name_file_line_and_key() {
             "source.id",
             "kairan.toml:13:6: `source.id`: \"a\" is used by two sources",
         ),
+        (
+            &(config(&feed_source("a", "http://127.0.0.1:1/a")) + "[serve]\nmax_connections = 0\n"),
+            "`serve.max_connections`",
+            "expected at least 1, found 0",
+        ),
+        (
+            &(config(&feed_source("a", "http://127.0.0.1:1/a"))
+                + "[serve]\nheader_timeout = \"10 minutes\"\n"),
+            "`serve.header_timeout`",
+            "\"10 minutes\"",
+        ),
     ];
     for (text, want, want_too) in cases {
         let path = ws.config(text);

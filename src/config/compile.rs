@@ -5,7 +5,7 @@ use super::raw::{
     DEFAULT_MAX_ENTRIES, DEFAULT_TIMEZONE, RawConfig, RawFetch, RawSelect, RawServe, RawSite,
     RawSource, RawTopic, unplaced,
 };
-use super::{Config, ConfigError, ServeSettings};
+use super::{Config, ConfigError, ServeLimits, ServeSettings};
 use crate::classify::{Classifier, Topic};
 use crate::extract::html::Selectors;
 use crate::fetch::FetchSettings;
@@ -184,11 +184,40 @@ impl Compiler<'_> {
                     ),
                 )
             })?;
+        let header_timeout = parse_interval(s.header_timeout.get_ref())
+            .filter(|d| *d >= Duration::from_secs(1))
+            .ok_or_else(|| {
+                self.invalid(
+                    s.header_timeout.span(),
+                    "serve.header_timeout",
+                    format!(
+                        "expected a duration of at least a second such as \"10s\", found \"{}\"",
+                        s.header_timeout.get_ref()
+                    ),
+                )
+            })?;
+        let limits = ServeLimits {
+            header_timeout,
+            max_connections: self.at_least(s.max_connections, 1, "serve.max_connections")?,
+            max_header_bytes: self.at_least(s.max_header_bytes, 1024, "serve.max_header_bytes")?,
+            max_uri_bytes: self.at_least(s.max_uri_bytes, 256, "serve.max_uri_bytes")?,
+        };
         Ok(ServeSettings {
             listen,
             interval,
             cors_origins: s.cors_origins,
+            limits,
         })
+    }
+
+    /// A count of at least `min`, that fits in memory's own counts.
+    fn at_least(&self, value: Spanned<u64>, min: u64, key: &str) -> Result<usize, ConfigError> {
+        let span = value.span();
+        let n = value.into_inner();
+        usize::try_from(n)
+            .ok()
+            .filter(|_| n >= min)
+            .ok_or_else(|| self.invalid(span, key, format!("expected at least {min}, found {n}")))
     }
 
     fn source(&self, s: RawSource) -> Result<Source, ConfigError> {

@@ -69,6 +69,22 @@ pub struct ServeSettings {
     pub interval: Duration,
     /// Origins allowed by CORS; `*` allows any.
     pub cors_origins: Vec<String>,
+    /// What a client may ask of the server before it is shed.
+    pub limits: ServeLimits,
+}
+
+/// The bounds `serve` puts on each client, so that slow or hostile ones cannot hold it.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeLimits {
+    /// The time a connection has to send a whole request head, counted from when it opened or
+    /// its previous response ended: it bounds both a half-sent request and an idle keep-alive.
+    pub header_timeout: Duration,
+    /// Connections served at once; beyond it new ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// A request head (request line and headers) larger than this gets 431.
+    pub max_header_bytes: usize,
+    /// A request target (path and query) longer than this gets 414.
+    pub max_uri_bytes: usize,
 }
 
 impl Config {

@@ -99,6 +99,10 @@ pub struct RawServe {
     pub listen: Spanned<String>,
     pub interval: Spanned<String>,
     pub cors_origins: Vec<String>,
+    pub header_timeout: Spanned<String>,
+    pub max_connections: Spanned<u64>,
+    pub max_header_bytes: Spanned<u64>,
+    pub max_uri_bytes: Spanned<u64>,
 }
 
 impl Default for RawServe {
@@ -107,6 +111,12 @@ impl Default for RawServe {
             listen: unplaced("127.0.0.1:8080".to_owned()),
             interval: unplaced("1h".to_owned()),
             cors_origins: vec!["*".to_owned()],
+            // nginx's client_header_timeout is 60 s; a feed request is one line and a few
+            // headers, so a client that needs more than 10 s for them is not a reader.
+            header_timeout: unplaced("10s".to_owned()),
+            max_connections: unplaced(4096),
+            max_header_bytes: unplaced(16 * 1024),
+            max_uri_bytes: unplaced(8 * 1024),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Statuses counted one by one; anything else is counted as `other`.
-const STATUSES: [u16; 8] = [200, 204, 304, 400, 404, 405, 500, 503];
+const STATUSES: [u16; 9] = [200, 204, 304, 400, 404, 405, 414, 500, 503];
 
 #[derive(Default)]
 pub struct Metrics {

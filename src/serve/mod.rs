@@ -3,6 +3,7 @@
 //! request never sees half of one; a refresh that fails leaves the last good set served.
 
 mod cache;
+mod listen;
 mod metrics;
 
 use crate::config::Config;
@@ -10,9 +11,10 @@ use crate::pipeline::{self, Options, Report};
 use crate::store::{SourceHealth, Store};
 use arc_swap::ArcSwap;
 use axum::Router;
-use axum::extract::State;
-use axum::http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use axum::extract::{Request, State};
+use axum::http::header::{ACCESS_CONTROL_REQUEST_METHOD, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cache::Files;
 use chrono::{DateTime, Utc};
@@ -30,8 +32,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("serving stopped: {0}")]
-    Serve(std::io::Error),
+    #[error("cannot start serving: {0}")]
+    Start(std::io::Error),
 }
 
 /// What is served between two refreshes.
@@ -69,14 +71,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     });
     tracing::info!("serving http://{addr}/ , refreshing every {interval} s");
     let refresher = tokio::spawn(refresh_loop(app.clone()));
-    let served = axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Serve);
+    let limits = app.config.serve.limits;
+    listen::serve(listener, router(app), limits, shutdown_signal()).await;
     // A refresh is stopped at its next wait; its store commit and file writes do not wait,
     // so each is whole or not done.
     refresher.abort();
-    served
+    Ok(())
 }
 
 /// What the store already holds, so that a restart serves at once what was published.
@@ -213,7 +213,46 @@ fn router(app: Arc<App>) -> Router {
         .route("/metrics", axum::routing::get(metrics))
         .fallback(published)
         .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
+}
+
+/// What is refused before any route sees it: a method that could change something, a request
+/// target past `[serve] max_uri_bytes`; and a plain OPTIONS, answered with what is allowed
+/// (a CORS preflight goes on to the CORS layer).
+async fn guard(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let method = request.method();
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
+    let refused = if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        Some(allowing(StatusCode::METHOD_NOT_ALLOWED))
+    } else if target > app.config.serve.limits.max_uri_bytes {
+        Some(StatusCode::URI_TOO_LONG.into_response())
+    } else if method == Method::OPTIONS
+        && !request
+            .headers()
+            .contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        Some(allowing(StatusCode::NO_CONTENT))
+    } else {
+        None
+    };
+    match refused {
+        Some(response) => {
+            app.metrics.served(response.status().as_u16());
+            response
+        }
+        None => next.run(request).await,
+    }
+}
+
+fn allowing(status: StatusCode) -> Response {
+    let mut r = status.into_response();
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+    r
 }
 
 /// Every published file, by its path under the output directory; nothing else, and never the
@@ -224,27 +263,24 @@ async fn published(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let response = if method != Method::GET && method != Method::HEAD {
-        let mut r = StatusCode::METHOD_NOT_ALLOWED.into_response();
-        r.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
-        r
+    let path = uri.path();
+    // Traversal and its disguises are refused outright rather than looked up.
+    let response = if path.contains("..")
+        || path.contains('%')
+        || path.contains('\\')
+        || path.contains("//")
+    {
+        StatusCode::BAD_REQUEST.into_response()
     } else {
-        let path = uri.path();
-        // Traversal and its disguises are refused outright rather than looked up.
-        if path.contains("..") || path.contains('%') || path.contains('\\') || path.contains("//") {
-            StatusCode::BAD_REQUEST.into_response()
-        } else {
-            let key = match path.trim_start_matches('/') {
-                "" => "index.html",
-                p => p,
-            };
-            let snapshot = app.snapshot.load();
-            match snapshot.files.get(key) {
-                Some(file) => file.respond(&method, &headers, &app.cache_control),
-                None if snapshot.files.is_empty() => not_ready(),
-                None => StatusCode::NOT_FOUND.into_response(),
-            }
+        let key = match path.trim_start_matches('/') {
+            "" => "index.html",
+            p => p,
+        };
+        let snapshot = app.snapshot.load();
+        match snapshot.files.get(key) {
+            Some(file) => file.respond(&method, &headers, &app.cache_control),
+            None if snapshot.files.is_empty() => not_ready(),
+            None => StatusCode::NOT_FOUND.into_response(),
         }
     };
     app.metrics.served(response.status().as_u16());

@@ -3,9 +3,11 @@
 //! feeds, signals, and the pages rendered by headless Chromium.
 //!
 //! `routes` holds what is answered: routes, headers, statuses, JSON Feed, embeds, health and
-//! metrics. `process` holds serve over time: refreshes, signals, and pages in a browser. The
+//! metrics. `process` holds serve over time: refreshes, signals, and pages in a browser.
+//! `limits` holds clients that misbehave: slow, idle, oversized, too many. The
 //! client, the served process and the upstream both use are here.
 
+mod limits;
 mod process;
 mod routes;
 
