@@ -173,17 +173,32 @@ pub fn publish(
         move |source| PublishError { path, source }
     };
     let mut published = Published::default();
-    let dirs = Kind::DIRS.iter().map(|d| out.join(d));
-    for dir in std::iter::once(out.to_owned()).chain(dirs) {
-        std::fs::create_dir_all(&dir).map_err(fail(&dir))?;
-        write::remove_stale_temporaries(&dir).map_err(fail(&dir))?;
+    let dirs: Vec<PathBuf> = std::iter::once(out.to_owned())
+        .chain(Kind::DIRS.iter().map(|d| out.join(d)))
+        .collect();
+    for dir in &dirs {
+        std::fs::create_dir_all(dir).map_err(fail(dir))?;
+        write::remove_stale_temporaries(dir).map_err(fail(dir))?;
     }
+    // Every change staged before any is put in place: a failure (a full disk) while staging
+    // leaves every published file as it was, and the staged ones are removed as they drop.
+    let mut staged = Vec::new();
     for file in &files {
         let path = out.join(&file.path);
-        if write::write_if_changed(&path, &file.bytes).map_err(fail(&path))? {
-            published.written.push(file.path.clone());
-        } else {
-            published.unchanged += 1;
+        match write::stage(&path, &file.bytes).map_err(fail(&path))? {
+            Some(s) => {
+                staged.push(s);
+                published.written.push(file.path.clone());
+            }
+            None => published.unchanged += 1,
+        }
+    }
+    for (s, path) in staged.into_iter().zip(&published.written) {
+        s.commit().map_err(fail(&out.join(path)))?;
+    }
+    if !published.written.is_empty() {
+        for dir in &dirs {
+            write::sync_dir(dir).map_err(fail(dir))?;
         }
     }
     published.files = files;

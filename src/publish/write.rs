@@ -1,34 +1,63 @@
-//! Writing output files atomically, and only when their content changed.
+//! Writing output files atomically, and only when their content changed: each new content is
+//! first staged (written beside its file under a temporary name, and synced), and only once
+//! every one is staged are they renamed into place. A full disk or any other failure while
+//! staging leaves every published file as it was, and no temporary file behind.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to `path` unless it already holds exactly them; returns whether it wrote.
-/// The new content goes to a temporary file in the same directory, is synced, and is renamed
-/// over the old one, so a reader (or a crash) sees either the old file or the new, never half.
-pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+/// New content for a file, written and synced under a temporary name in the same directory.
+/// Dropped without [`Staged::commit`], it is removed.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+/// Stages `bytes` for `path`, unless `path` already holds exactly them.
+pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Option<Staged>> {
     match fs::read(path) {
-        Ok(current) if current == bytes => return Ok(false),
+        Ok(current) if current == bytes => return Ok(None),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        // The rename itself is durable only once the directory is synced.
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let staged = Staged {
+        tmp: dir.join(format!(".{name}.{}.tmp", std::process::id())),
+        path: path.to_owned(),
+        committed: false,
+    };
+    let mut file = File::create(&staged.tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(Some(staged))
+}
+
+impl Staged {
+    /// Renames the new content over the old, so a reader (or a crash) sees either the old file
+    /// or the new, never half. Durable once its directory is synced ([`sync_dir`]).
+    pub fn commit(mut self) -> io::Result<()> {
+        fs::rename(&self.tmp, &self.path)?;
+        self.committed = true;
+        Ok(())
     }
-    result.map(|()| true)
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Makes the renames in `dir` durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 /// Removes the temporary files a killed run left in `dir`. Only a lock holder calls this, so
@@ -49,14 +78,37 @@ pub fn remove_stale_temporaries(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    fn write(path: &Path, bytes: &[u8]) -> bool {
+        stage(path, bytes)
+            .unwrap()
+            .map(|s| s.commit().unwrap())
+            .is_some()
+    }
+
     #[test]
     fn writes_once_and_leaves_no_temporary_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.atom");
-        assert!(write_if_changed(&path, b"one").unwrap());
-        assert!(!write_if_changed(&path, b"one").unwrap());
-        assert!(write_if_changed(&path, b"two").unwrap());
+        assert!(write(&path, b"one"));
+        assert!(!write(&path, b"one"));
+        assert!(write(&path, b"two"));
         assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn staged_and_dropped_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.atom");
+        assert!(write(&path, b"one"));
+        let staged = stage(&path, b"two").unwrap().unwrap();
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "staged beside it"
+        );
+        drop(staged);
+        assert_eq!(fs::read(&path).unwrap(), b"one");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

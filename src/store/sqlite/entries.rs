@@ -20,7 +20,7 @@ pub(super) struct Refresh<'a> {
 
 impl Refresh<'_> {
     fn fail(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |e| StoreError::new(self.state, e)
+        |e| super::error(&self.tx, self.state, e)
     }
 
     fn run(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
@@ -171,9 +171,13 @@ impl Transaction for Refresh<'_> {
         Ok(())
     }
 
-    fn commit(self: Box<Self>) -> Result<()> {
-        let state = self.state;
-        self.tx.commit().map_err(|e| StoreError::new(state, e))
+    fn commit(mut self: Box<Self>) -> Result<()> {
+        // COMMIT by hand rather than `Transaction::commit`, which gives up the connection: a
+        // failed commit's cause (a full disk) is read from it. Dropped uncommitted, the
+        // transaction rolls back.
+        self.tx.execute_batch("COMMIT").map_err(self.fail())?;
+        self.tx.set_drop_behavior(rusqlite::DropBehavior::Ignore);
+        Ok(())
     }
 }
 

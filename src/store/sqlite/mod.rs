@@ -21,17 +21,103 @@ pub struct Sqlite {
 }
 
 impl Sqlite {
-    /// Opens (or creates) the state file and brings its schema up to date.
+    /// Opens the state file and brings its schema up to date; where no file exists, makes a
+    /// new state. A file that is there but is not a whole kairan state is refused, never taken
+    /// for a new one.
     pub fn open(path: &Path) -> Result<Sqlite> {
         let state = path.display().to_string();
-        let fail = |e| StoreError::new(state.clone(), e);
-        let mut conn = Connection::open(path).map_err(fail)?;
-        schema::migrate(&mut conn).map_err(fail)?;
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path, &state)?,
+            Err(e) => return Err(StoreError::new(state, e)),
+            Ok(m) if m.is_dir() => {
+                return Err(StoreError::new(
+                    state,
+                    "is a directory, not a state file; point [state] path or --state at a file",
+                ));
+            }
+            Ok(m) if m.len() == 0 => {
+                return Err(StoreError::new(
+                    state,
+                    "is empty: a truncated state, not a new one; restore it from a backup, \
+                     or delete it to start again with no entries",
+                ));
+            }
+            Ok(_) => {}
+        }
+        let mut conn = Connection::open(path).map_err(|e| StoreError::new(state.clone(), e))?;
+        match schema::unusable(&conn) {
+            Ok(None) => {}
+            Ok(Some(why)) => return Err(StoreError::new(state, why)),
+            Err(e) => return Err(error(&conn, &state, e)),
+        }
+        if let Err(e) = schema::migrate(&mut conn) {
+            return Err(error(&conn, &state, e));
+        }
         Ok(Sqlite { conn, state })
     }
 
     fn fail(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |e| StoreError::new(self.state.clone(), e)
+        |e| error(&self.conn, &self.state, e)
+    }
+}
+
+/// Makes a new state at `path` whole or not at all: built under a temporary name beside it and
+/// renamed into place, so that a run killed while creating it leaves no file that a later run
+/// would have to tell from a truncated state.
+fn create(path: &Path, state: &str) -> Result<()> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".new-{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(name);
+    let made = (|| {
+        let mut conn = Connection::open(&tmp).map_err(|e| StoreError::new(state, e))?;
+        schema::migrate(&mut conn).map_err(|e| error(&conn, state, e))?;
+        // Closing the last connection checkpoints the WAL into the file and removes it.
+        conn.close().map_err(|(conn, e)| error(&conn, state, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| StoreError::new(state, e))
+    })();
+    if made.is_err() {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut leftover = tmp.as_os_str().to_owned();
+            leftover.push(suffix);
+            let _ = std::fs::remove_file(leftover);
+        }
+    }
+    made
+}
+
+/// A SQLite failure as a [`StoreError`], with the operating system's reason where SQLite's
+/// own hides it (a full disk met while growing the `-shm` file reads only "disk I/O error"),
+/// and what to do where the file is not a state at all.
+pub(super) fn error(conn: &Connection, state: &str, e: rusqlite::Error) -> StoreError {
+    use rusqlite::ffi::ErrorCode;
+    let Some(code) = e.sqlite_error_code() else {
+        return StoreError::new(state, e);
+    };
+    match code {
+        ErrorCode::NotADatabase => StoreError::new(
+            state,
+            format!(
+                "{e}: not a kairan state (or a damaged one); restore it from a backup, \
+                 or move it away to start again with no entries"
+            ),
+        ),
+        // SQLite keeps no errno for this one: it is its name for ENOSPC.
+        ErrorCode::DiskFull => StoreError::new(state, format!("{e}: no space left on device")),
+        ErrorCode::SystemIoFailure
+        | ErrorCode::CannotOpen
+        | ErrorCode::ReadOnly
+        | ErrorCode::PermissionDenied => {
+            // SAFETY: the handle is valid while `conn` is borrowed, and this only reads the
+            // errno SQLite saved from its last failed system call on it.
+            let errno = unsafe { rusqlite::ffi::sqlite3_system_errno(conn.handle()) };
+            if errno == 0 {
+                StoreError::new(state, e)
+            } else {
+                let os = std::io::Error::from_raw_os_error(errno);
+                StoreError::new(state, format!("{e}: {os}"))
+            }
+        }
+        _ => StoreError::new(state, e),
     }
 }
 
@@ -69,8 +155,8 @@ impl Backend for Sqlite {
     }
 
     fn retopic(&mut self, rules: &str, topics_of: TopicsOf<'_>) -> Result<()> {
-        entries::retopic(&mut self.conn, rules, topics_of)
-            .map_err(|e| StoreError::new(self.state.clone(), e))
+        let retopicked = entries::retopic(&mut self.conn, rules, topics_of);
+        retopicked.map_err(|e| error(&self.conn, &self.state, e))
     }
 
     fn feed(&self, topic: Option<&str>, limit: usize) -> Result<FeedRows> {

@@ -72,6 +72,31 @@ pub(super) const MIGRATIONS: &[&str] = &[
 ",
 ];
 
+/// Why the file cannot be used as this kairan's state, if it cannot: a schema newer than this
+/// kairan knows, or another program's database. Either would be damaged by migrating it.
+pub(super) fn unusable(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len();
+    if usize::try_from(version).map_or(true, |v| v > known) {
+        return Ok(Some(format!(
+            "was written by a newer kairan (schema {version}; this one knows up to {known}): \
+             run that kairan, or restore a backup from before it"
+        )));
+    }
+    if version == 0 {
+        let objects: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+        if objects > 0 {
+            return Ok(Some(
+                "is a SQLite database but not a kairan state; point [state] path or --state at \
+                 kairan's own file"
+                    .to_owned(),
+            ));
+        }
+    }
+    Ok(None)
+}
+
 /// Applies the connection settings and every migration the file has not had, in one
 /// transaction; a new file also records when it was created.
 pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
