@@ -129,20 +129,12 @@ fn main() -> ExitCode {
             config,
             out: dir,
             wait,
-        } => load_config(&config).map(|mut c| {
-            if let Some(dir) = dir {
-                c.output_dir = dir;
-            }
-            cli::run::run(&c, wait, &out)
-        }),
+        } => load_config(&config, dir).map(|c| cli::run::run(&c, wait, &out)),
         Command::Serve {
             config,
             listen,
             out: dir,
-        } => load_config(&config).map(|mut c| {
-            if let Some(dir) = dir {
-                c.output_dir = dir;
-            }
+        } => load_config(&config, dir).map(|mut c| {
             if let Some(listen) = listen {
                 c.serve.listen = listen;
             }
@@ -159,12 +151,16 @@ fn main() -> ExitCode {
             source,
             file,
             json,
-        } => load_config(&config).map(|c| cli::check::check(c, source, file, json, &out)),
+        } => load_config(&config, None).map(|c| cli::check::check(c, source, file, json, &out)),
         Command::Explain { config, entry } => {
-            load_config(&config).map(|c| cli::explain::explain(&c, &entry, &out))
+            load_config(&config, None).map(|c| cli::explain::explain(&c, &entry, &out))
         }
-        Command::Topics { config } => load_config(&config).map(|c| cli::status::topics(&c, &out)),
-        Command::Status { config } => load_config(&config).map(|c| cli::status::status(&c, &out)),
+        Command::Topics { config } => {
+            load_config(&config, None).map(|c| cli::status::topics(&c, &out))
+        }
+        Command::Status { config } => {
+            load_config(&config, None).map(|c| cli::status::status(&c, &out))
+        }
         Command::Init { path } => Ok(cli::init(&path, &out)),
         Command::Completions { shell } => {
             let mut script = Vec::new();
@@ -180,7 +176,12 @@ fn main() -> ExitCode {
     })
 }
 
-fn load_config(args: &ConfigArgs) -> Result<Config, kairan::config::ConfigError> {
+/// The configuration with the command line's overrides (`--state`, and `--out` where the
+/// command has it), checked as a whole.
+fn load_config(
+    args: &ConfigArgs,
+    out: Option<PathBuf>,
+) -> Result<Config, kairan::config::ConfigError> {
     let mut config = match &args.config {
         Some(p) => Config::load(p)?,
         None if Path::new(LOCAL_CONFIG).exists() => Config::load(Path::new(LOCAL_CONFIG))?,
@@ -189,5 +190,9 @@ fn load_config(args: &ConfigArgs) -> Result<Config, kairan::config::ConfigError>
     if let Some(state) = &args.state {
         config.state_path.clone_from(state);
     }
+    if let Some(out) = out {
+        config.output_dir = out;
+    }
+    config.check_places()?;
     Ok(config)
 }

@@ -41,6 +41,14 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    #[error(
+        "the output directory {} {} the state file {}: what is in the output directory is \
+         published; set them apart ([output] dir or --out, [state] path or --state)",
+        output.display(),
+        if output == state { "is" } else { "holds" },
+        state.display()
+    )]
+    Places { output: PathBuf, state: PathBuf },
 }
 
 /// A compiled configuration.
@@ -113,6 +121,17 @@ impl Config {
         compile::Compiler { text, origin }.compile(raw)
     }
 
+    /// Checks what only the final paths can tell, once the command line has overridden the
+    /// file's: that the output directory neither is nor holds the state.
+    pub fn check_places(&self) -> Result<(), ConfigError> {
+        let output = absolute(&self.output_dir);
+        let state = absolute(&self.state_path);
+        if state.starts_with(&output) {
+            return Err(ConfigError::Places { output, state });
+        }
+        Ok(())
+    }
+
     /// What publishing needs of it.
     pub fn publishing(&self) -> crate::publish::Settings<'_> {
         crate::publish::Settings {
@@ -122,4 +141,38 @@ impl Config {
             embed_entries: self.embed_entries,
         }
     }
+}
+
+/// `path` made absolute and rid of `.` and `..` by its text, through the real location of its
+/// nearest existing ancestor, so that a symlink or `a/../b` cannot hide that two paths meet.
+fn absolute(path: &Path) -> PathBuf {
+    let mut clean = PathBuf::new();
+    for part in std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .components()
+    {
+        match part {
+            std::path::Component::ParentDir => {
+                clean.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    let mut existing = clean.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return clean,
+        }
+    }
+    let mut real = existing
+        .canonicalize()
+        .unwrap_or_else(|_| existing.to_owned());
+    real.extend(rest.iter().rev());
+    real
 }

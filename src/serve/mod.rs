@@ -34,6 +34,8 @@ pub enum ServeError {
     },
     #[error("cannot start serving: {0}")]
     Start(std::io::Error),
+    #[error(transparent)]
+    State(#[from] pipeline::Error),
 }
 
 /// What is served between two refreshes.
@@ -56,6 +58,7 @@ struct App {
 
 /// Serves until SIGINT or SIGTERM, on `[serve] listen`, refreshing every `[serve] interval`.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let snapshot = initial_snapshot(&config)?;
     let addr = config.serve.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -65,7 +68,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let app = Arc::new(App {
         cache_control: HeaderValue::try_from(format!("public, max-age={interval}"))
             .expect("digits are a valid header value"),
-        snapshot: ArcSwap::from_pointee(initial_snapshot(&config)),
+        snapshot: ArcSwap::from_pointee(snapshot),
         metrics: Metrics::default(),
         config,
     });
@@ -79,33 +82,23 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// What the store already holds, so that a restart serves at once what was published.
-fn initial_snapshot(config: &Config) -> Snapshot {
-    let rendered = config
-        .state_path
-        .exists()
-        .then(|| Store::open(&config.state_path))
-        .and_then(Result::ok)
-        .and_then(|store| {
-            let sources = store.health().unwrap_or_default();
-            pipeline::render_store(config, &store)
-                .ok()
-                .map(|r| (r, sources))
-        });
-    match rendered {
-        Some((r, sources)) => Snapshot {
-            files: Files::build(&r.files, &Files::default(), Utc::now()),
-            last_success: None,
-            last_refresh: None,
-            sources,
-        },
-        None => Snapshot {
-            files: Files::default(),
-            last_success: None,
-            last_refresh: None,
-            sources: Vec::new(),
-        },
+/// What the store already holds, so that a restart serves at once what was published. A state
+/// that is there but cannot be read stops `serve` before it listens: serving would refresh into
+/// it, or serve nothing while saying it is up.
+fn initial_snapshot(config: &Config) -> Result<Snapshot, pipeline::Error> {
+    let mut snapshot = Snapshot {
+        files: Files::default(),
+        last_success: None,
+        last_refresh: None,
+        sources: Vec::new(),
+    };
+    if config.state_path.exists() {
+        let store = Store::open(&config.state_path)?;
+        snapshot.sources = store.health()?;
+        let rendered = pipeline::render_store(config, &store)?;
+        snapshot.files = Files::build(&rendered.files, &Files::default(), Utc::now());
     }
+    Ok(snapshot)
 }
 
 async fn refresh_loop(app: Arc<App>) {
