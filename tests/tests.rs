@@ -6,6 +6,7 @@
 mod common;
 
 mod cli;
+mod faults;
 mod fetch;
 mod fuzz_regressions;
 mod golden;

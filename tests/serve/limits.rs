@@ -8,15 +8,19 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-/// The shipped config with `extra` added to its `[serve]` table.
-fn serving_with(ws: &Workspace, upstream: &Server, extra: &str) -> Served {
+/// The shipped config with the `[serve]` settings in `set` (`key = value` lines) in place of
+/// its own.
+fn serving_with(ws: &Workspace, upstream: &Server, set: &str) -> Served {
     let path = ws.shipped_config(upstream);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text = text.replacen(
-        "cors_origins = [\"*\"]",
-        &format!("cors_origins = [\"*\"]\n{extra}"),
-        1,
-    );
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for line in set.lines() {
+        let key = line.split('=').next().unwrap().trim();
+        let at = text
+            .find(&format!("\n{key} = "))
+            .unwrap_or_else(|| panic!("the shipped config sets {key}"));
+        let end = at + 1 + text[at + 1..].find('\n').unwrap();
+        text.replace_range(at + 1..end, line);
+    }
     ws.config(&text);
     let served = Served::start(ws);
     served.wait_for_refreshes(1);
