@@ -7,13 +7,14 @@ use super::raw::{
 };
 use super::{Config, ConfigError, ServeLimits, ServeSettings};
 use crate::classify::{Classifier, Topic};
-use crate::extract::html::Selectors;
+use crate::extract::html::{Field, Selectors};
 use crate::fetch::FetchSettings;
 use crate::publish::Site;
 use crate::source::{Source, SourceKind};
 use crate::text::fold;
 use chrono_tz::Tz;
 use scraper::Selector;
+use scraper::error::SelectorErrorKind;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
@@ -268,29 +269,30 @@ impl Compiler<'_> {
     }
 
     fn selectors(&self, source: &str, s: RawSelect) -> Result<Selectors, ConfigError> {
-        let compile = |value: &Spanned<String>, key: &str| {
-            Selector::parse(value.get_ref()).map_err(|e| {
-                self.invalid(
-                    value.span(),
-                    &format!("source.select.{key}"),
-                    format!(
-                        "source \"{source}\": invalid CSS selector \"{}\": {}",
-                        value.get_ref(),
-                        selector_problem(&e)
-                    ),
-                )
-            })
+        let invalid = |value: &Spanned<String>, key: &str, e: &SelectorErrorKind| {
+            self.invalid(
+                value.span(),
+                &format!("source.select.{key}"),
+                format!(
+                    "source \"{source}\": invalid CSS selector \"{}\": {}",
+                    value.get_ref(),
+                    selector_problem(e)
+                ),
+            )
+        };
+        let field = |value: &Spanned<String>, key: &str| {
+            Field::parse(value.get_ref()).map_err(|e| invalid(value, key, &e))
         };
         Ok(Selectors {
-            item: compile(&s.item, "item")?,
+            item: Selector::parse(s.item.get_ref()).map_err(|e| invalid(&s.item, "item", &e))?,
             item_css: s.item.get_ref().clone(),
-            title: compile(&s.title, "title")?,
-            link: compile(&s.link, "link")?,
-            date: s.date.as_ref().map(|d| compile(d, "date")).transpose()?,
+            title: field(&s.title, "title")?,
+            link: field(&s.link, "link")?,
+            date: s.date.as_ref().map(|d| field(d, "date")).transpose()?,
             summary: s
                 .summary
                 .as_ref()
-                .map(|d| compile(d, "summary"))
+                .map(|d| field(d, "summary"))
                 .transpose()?,
         })
     }
@@ -377,8 +379,8 @@ fn parse_source_url(value: &str) -> Option<Url> {
 
 /// What is wrong with a selector, in words: scraper's own message for the commonest mistakes
 /// is "Unexpected error occurred. Please report this to the developer" and a debug dump.
-fn selector_problem(e: &scraper::error::SelectorErrorKind) -> String {
-    use scraper::error::SelectorErrorKind::UnexpectedSelectorParseError;
+fn selector_problem(e: &SelectorErrorKind) -> String {
+    use SelectorErrorKind::UnexpectedSelectorParseError;
     let UnexpectedSelectorParseError(kind) = e else {
         return e.to_string();
     };

@@ -11,17 +11,69 @@ use scraper::{ElementRef, Html, HtmlTreeSink, Node, Selector};
 use std::borrow::Cow;
 use std::cell::Cell;
 
-/// Compiled CSS selectors of an HTML listing; all but `item` apply inside an item. The
-/// configuration compiles them from `[source.select]`.
+/// Compiled CSS selectors of an HTML listing; all but `item` are [`Field`]s, relative to an
+/// item. The configuration compiles them from `[source.select]`.
 #[derive(Debug, Clone)]
 pub struct Selectors {
     pub item: Selector,
     /// The item selector as written, for messages.
     pub item_css: String,
-    pub title: Selector,
-    pub link: Selector,
-    pub date: Option<Selector>,
-    pub summary: Option<Selector>,
+    pub title: Field,
+    pub link: Field,
+    pub date: Option<Field>,
+    pub summary: Option<Field>,
+}
+
+/// A field's selector, relative to an item as a Selectors Level 4 relative selector is: a plain
+/// one finds the item itself when it matches (IPA wraps a whole item in its `<a>`), else the
+/// item's first matching descendant; one that starts with `+` looks in the item's next sibling
+/// element, and one that starts with `~` in its following sibling elements, each the sibling
+/// itself or inside it. So where a `<dt>` holds the date and the `<dd>` after it the title,
+/// the item is the `dt` and the title `+ dd a`.
+#[derive(Debug, Clone)]
+pub struct Field {
+    selector: Selector,
+    from: From,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum From {
+    Item,
+    NextSibling,
+    LaterSiblings,
+}
+
+impl Field {
+    /// Compiles a field's selector; the error is scraper's, for the config compiler to word.
+    pub fn parse(css: &str) -> Result<Field, scraper::error::SelectorErrorKind> {
+        let css = css.trim_start();
+        let (from, rest) = match css.chars().next() {
+            Some('+') => (From::NextSibling, &css[1..]),
+            Some('~') => (From::LaterSiblings, &css[1..]),
+            _ => (From::Item, css),
+        };
+        Ok(Field {
+            selector: Selector::parse(rest)?,
+            from,
+        })
+    }
+
+    /// The element this field reads in `item`, if any.
+    pub fn find<'a>(&self, item: ElementRef<'a>) -> Option<ElementRef<'a>> {
+        let within = |e: ElementRef<'a>| {
+            if self.selector.matches(&e) {
+                Some(e)
+            } else {
+                e.select(&self.selector).next()
+            }
+        };
+        let mut siblings = item.next_siblings().filter_map(ElementRef::wrap);
+        match self.from {
+            From::Item => within(item),
+            From::NextSibling => siblings.next().and_then(within),
+            From::LaterSiblings => siblings.find_map(within),
+        }
+    }
 }
 
 /// Deepest nesting of elements read. html5ever's tree builder takes time quadratic in the depth
@@ -37,20 +89,20 @@ pub fn extract(page: &str, select: &Selectors) -> Result<Vec<RawRow>, ExtractErr
         .enumerate()
         .map(|(i, item)| RawRow {
             position: i + 1,
-            title: item.select(&select.title).next().map(text),
-            link: link(item, select),
-            summary: select
-                .summary
-                .as_ref()
-                .and_then(|s| item.select(s).next())
-                .map(text),
+            title: select.title.find(item).map(text),
+            link: select
+                .link
+                .find(item)
+                .and_then(|a| a.value().attr("href"))
+                .map(str::to_owned),
+            summary: select.summary.as_ref().and_then(|s| s.find(item)).map(text),
             published: None,
             // Listing dates are last-updated or re-listing dates.
             updated: select
                 .date
                 .as_ref()
-                .and_then(|s| item.select(s).next())
-                .map(|d| RawDate::Text(text(d))),
+                .and_then(|s| s.find(item))
+                .map(|d| RawDate::Text(date_text(d))),
         })
         .collect();
     if rows.is_empty() {
@@ -61,14 +113,13 @@ pub fn extract(page: &str, select: &Selectors) -> Result<Vec<RawRow>, ExtractErr
     Ok(rows)
 }
 
-/// The href of the link selector's first match; IPA wraps the whole item in its `<a>`, so the
-/// item itself counts when it matches.
-fn link(item: ElementRef<'_>, select: &Selectors) -> Option<String> {
-    let own = select.link.matches(&item).then_some(item);
-    own.into_iter()
-        .chain(item.select(&select.link))
-        .find_map(|a| a.value().attr("href"))
-        .map(str::to_owned)
+/// A date element's date: a `<time>`'s `datetime` attribute (its text often leaves out the
+/// year), else its text.
+fn date_text(element: ElementRef<'_>) -> String {
+    match element.value().attr("datetime") {
+        Some(machine) if element.value().name() == "time" => machine.to_owned(),
+        _ => text(element),
+    }
 }
 
 /// Elements whose text is never content.

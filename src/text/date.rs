@@ -1,9 +1,11 @@
 //! Dates as IPA and feeds print them, read in the configured time zone.
 //!
 //! Accepted: RFC 3339 with or without seconds (`2022-06-21T11:52+09:00`), RFC 2822, and calendar
-//! dates `2023/09/12`, `2023-09-12`, `2023.9.12`, `2023年9月12日` (full-width digits too), with an
-//! optional `HH:MM[:SS]`, anywhere in the text (`公開日:2025年4月1日`). A date without a zone is
-//! in the configured zone; a date without a time is midnight there.
+//! dates `2023/09/12`, `2023-09-12`, `2023.9.12`, `2023年9月12日` (full-width digits too, and a
+//! weekday after it: `2023年9月12日(火)`), Japanese era years (`令和5年9月12日`, `令和元年5月1日`,
+//! abbreviated `R5.9.12`, `H31.4.30`; a date outside its era is invalid), with an optional
+//! `HH:MM[:SS]`, anywhere in the text (`公開日:2025年4月1日`). A date without a zone is in the
+//! configured zone; a date without a time is midnight there.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -89,14 +91,78 @@ fn parse_rfc3339_lenient(s: &str) -> Option<DateTime<FixedOffset>> {
     .find_map(|f| DateTime::parse_from_str(&s, f).ok())
 }
 
-/// Finds `Y sep M sep D [H:M[:S]]` in the text. The outer `Option` says whether the shape was
-/// found, the inner whether it is a real calendar date.
+/// Finds a calendar date (Gregorian or of a Japanese era) and an optional time after it in the
+/// text. The outer `Option` says whether the shape was found, the inner whether it is a real
+/// calendar date.
 #[allow(clippy::type_complexity)]
 fn scan_calendar(s: &str) -> Option<(Option<NaiveDate>, Option<NaiveTime>)> {
     s.char_indices().find_map(|(i, _)| {
-        let (y, m, d, end) = date_at(s, i)?;
-        Some((NaiveDate::from_ymd_opt(y, m, d), time_after(&s[end..])))
+        let (date, end) = gregorian_at(s, i).or_else(|| era_at(s, i))?;
+        Some((date, time_after(&s[end..])))
     })
+}
+
+fn gregorian_at(s: &str, i: usize) -> Option<(Option<NaiveDate>, usize)> {
+    let (y, m, d, end) = date_at(s, i)?;
+    Some((NaiveDate::from_ymd_opt(y, m, d), end))
+}
+
+/// The eras of the modern calendar: name, the letter of its abbreviation, the Gregorian year of
+/// its first year, and its first day.
+const ERAS: [(&str, char, i32, (i32, u32, u32)); 5] = [
+    ("明治", 'M', 1868, (1868, 1, 25)),
+    ("大正", 'T', 1912, (1912, 7, 30)),
+    ("昭和", 'S', 1926, (1926, 12, 25)),
+    ("平成", 'H', 1989, (1989, 1, 8)),
+    ("令和", 'R', 2019, (2019, 5, 1)),
+];
+
+/// A date of a Japanese era starting exactly at byte `i`: `令和5年9月12日`, `令和元年5月1日`, or
+/// abbreviated `R5.9.12` (also with `/` or `-`); returns the date if it is one of that era,
+/// and the byte offset after it.
+fn era_at(s: &str, i: usize) -> Option<(Option<NaiveDate>, usize)> {
+    let rest = &s[i..];
+    let (era, after, kanji) = ERAS
+        .iter()
+        .enumerate()
+        .find_map(|(k, (name, letter, ..))| {
+            if let Some(r) = rest.strip_prefix(name) {
+                return Some((k, r, true));
+            }
+            // A letter is an era only where it does not end a word or a number (`FY2023`, `AH5`).
+            let starts_word = s[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_ascii_alphanumeric());
+            rest.strip_prefix(*letter)
+                .filter(|r| starts_word && r.starts_with(|c: char| c.is_ascii_digit()))
+                .map(|r| (k, r, false))
+        })?;
+    let (year, month, day, end) = if kanji {
+        let r = after.trim_start();
+        let (year, r) = match r.strip_prefix('元') {
+            Some(r) => (1, r),
+            None => digits(r, 1, 2)?,
+        };
+        let (month, r) = digits(r.trim_start().strip_prefix('年')?.trim_start(), 1, 2)?;
+        let (day, r) = digits(r.trim_start().strip_prefix('月')?.trim_start(), 1, 2)?;
+        (year, month, day, r.strip_prefix('日').unwrap_or(r))
+    } else {
+        let (year, r) = digits(after, 1, 2)?;
+        let (sep, r) = separator(r).filter(|(sep, _)| [".", "/", "-"].contains(sep))?;
+        let (month, r) = digits(r, 1, 2)?;
+        let (day, r) = digits(r.strip_prefix(sep)?, 1, 2)?;
+        (year, month, day, r)
+    };
+    let (_, _, base, start) = ERAS[era];
+    let date = NaiveDate::from_ymd_opt(base + year as i32 - 1, month, day).filter(|d| {
+        let first = |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d);
+        first(start).is_some_and(|f| *d >= f)
+            && ERAS
+                .get(era + 1)
+                .is_none_or(|next| first(next.3).is_some_and(|n| *d < n))
+    });
+    Some((date, s.len() - end.len()))
 }
 
 /// A date starting exactly at byte `i`: 4 digits, a separator, 1–2 digits, a separator, 1–2
@@ -241,6 +307,36 @@ mod tests {
             in_zone(late.to_utc(), Tokyo).is_err(),
             "year 10000 in Japan"
         );
+    }
+
+    #[test]
+    fn japanese_era_dates() {
+        assert_eq!(p("令和5年9月12日"), "2023-09-12T00:00:00+09:00");
+        assert_eq!(p("令和元年5月1日"), "2019-05-01T00:00:00+09:00");
+        assert_eq!(p("平成31年4月30日"), "2019-04-30T00:00:00+09:00");
+        assert_eq!(
+            p("掲載日：令和６年１月１５日（月）"),
+            "2024-01-15T00:00:00+09:00"
+        );
+        assert_eq!(p("R5.9.12"), "2023-09-12T00:00:00+09:00");
+        assert_eq!(p("H31.4.30"), "2019-04-30T00:00:00+09:00");
+        assert_eq!(p("R1/5/7 10:30"), "2019-05-07T10:30:00+09:00");
+        assert_eq!(p("昭和64年1月7日"), "1989-01-07T00:00:00+09:00");
+        assert_eq!(p("平成元年1月8日"), "1989-01-08T00:00:00+09:00");
+        assert_eq!(p("2023年9月12日(火)"), "2023-09-12T00:00:00+09:00");
+        // Outside their era: the day after 平成 ended, the day before 令和 began.
+        for s in [
+            "平成31年5月1日",
+            "令和元年4月30日",
+            "H32.1.1",
+            "昭和64年1月8日",
+        ] {
+            assert!(matches!(parse(s, Tokyo), Err(DateError::Invalid(_))), "{s}");
+        }
+        // A letter inside a word or number is not an era.
+        for s in ["FY5.9.12", "AR5.9.12", "版R5"] {
+            assert!(parse(s, Tokyo).is_err(), "{s}");
+        }
     }
 
     #[test]
