@@ -23,6 +23,7 @@
 //! | [`store`] | the state: update rules, backends, the run lock |
 //! | [`publish`] | the output catalogue and each format; selection from the store |
 //! | [`config`] | read first, imported last: compiles the file into each stage's settings |
+//! | [`suggest`] | a source for a page nobody described: its feed, or its listing found and verified |
 //! | [`pipeline`] | one refresh, orchestrated |
 //! | [`serve`] | the daemon: the pipeline on a schedule, the output from memory |
 
@@ -38,6 +39,7 @@ pub mod publish;
 pub mod serve;
 pub mod source;
 pub mod store;
+pub mod suggest;
 pub mod text;
 
 pub use config::Config;
@@ -59,6 +61,16 @@ pub fn inspect(
     runtime()
         .map_err(pipeline::Error::Runtime)?
         .block_on(pipeline::inspect(config, page))
+}
+
+/// [`suggest::fetch`] on a runtime of its own: a page read as `run` reads it.
+pub fn fetch_page(
+    url: &url::Url,
+    settings: &fetch::FetchSettings,
+) -> Result<fetch::Fetched, fetch::FetchError> {
+    runtime()
+        .map_err(|e| fetch::FetchError::Network(format!("cannot start the async runtime: {e}")))?
+        .block_on(suggest::fetch(url, settings))
 }
 
 /// [`serve::serve`] on a runtime of its own, until SIGINT or SIGTERM.

@@ -101,6 +101,24 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Propose a [[source]] for a listing page or feed, without reading its HTML.
+    Suggest {
+        /// The page to read
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        url: Option<url::Url>,
+        /// Read this saved page instead of fetching; --url says where it came from
+        #[arg(long, requires = "page_url")]
+        file: Option<PathBuf>,
+        /// The saved page's address, against which its links resolve
+        #[arg(long = "url", id = "page_url", value_name = "URL")]
+        page_url: Option<url::Url>,
+        /// Every ranked candidate, with its first rows, as JSON on stdout
+        #[arg(long)]
+        json: bool,
+        /// Configuration whose [fetch] settings and time zone to use [default: ./kairan.toml if present, else the built-in one]
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Write the default configuration, commented, to adapt.
     Init {
         /// Where to write it
@@ -160,6 +178,26 @@ fn main() -> ExitCode {
         }
         Command::Status { config } => {
             load_config(&config, None).map(|c| cli::status::status(&c, &out))
+        }
+        Command::Suggest {
+            url,
+            file,
+            page_url,
+            json,
+            config,
+        } => {
+            let args = ConfigArgs {
+                config,
+                state: None,
+            };
+            load_config(&args, None).map(|c| {
+                let page = match (url, file, page_url) {
+                    (Some(url), _, _) => cli::suggest::Page::Fetch(url),
+                    (None, Some(file), Some(url)) => cli::suggest::Page::Saved(file, url),
+                    _ => unreachable!("clap requires a URL or --file with --url"),
+                };
+                cli::suggest::suggest(&c, page, json, &out)
+            })
         }
         Command::Init { path } => Ok(cli::init(&path, &out)),
         Command::Completions { shell } => {

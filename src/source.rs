@@ -155,7 +155,14 @@ fn extract(
     Ok(match &source.kind {
         SourceKind::Html(select) => {
             let (page, _) = decode::decode_html(body, content_type);
-            extract::html::extract(&page, select)?
+            // A redesign is fixed with one paste: what suggest finds in the page now.
+            extract::html::extract(&page, select).map_err(|e| match e {
+                ExtractError::NoItems { selector, .. } => ExtractError::NoItems {
+                    selector,
+                    proposal: extract::suggest::proposal(&page, tz),
+                },
+                e => e,
+            })?
         }
         SourceKind::Feed => extract::feed::extract(body, tz)?,
     })

@@ -16,3 +16,4 @@ mod layout;
 mod properties;
 mod run;
 mod serve;
+mod suggest;

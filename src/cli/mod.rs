@@ -5,6 +5,7 @@ pub mod check;
 pub mod explain;
 pub mod run;
 pub mod status;
+pub mod suggest;
 
 use serde_json::{Map, Value, json};
 use std::io::IsTerminal;

@@ -53,7 +53,7 @@ impl Field {
             _ => (From::Item, css),
         };
         Ok(Field {
-            selector: Selector::parse(rest)?,
+            selector: Selector::parse(rest.trim_start())?,
             from,
         })
     }
@@ -83,7 +83,11 @@ pub const MAX_DEPTH: usize = 512;
 
 /// Extracts the rows of a decoded listing page.
 pub fn extract(page: &str, select: &Selectors) -> Result<Vec<RawRow>, ExtractError> {
-    let document = parse(page, false)?;
+    rows(&parse(page, false)?, select)
+}
+
+/// The rows of a parsed listing page.
+pub(super) fn rows(document: &Html, select: &Selectors) -> Result<Vec<RawRow>, ExtractError> {
     let rows: Vec<RawRow> = document
         .select(&select.item)
         .enumerate()
@@ -108,6 +112,7 @@ pub fn extract(page: &str, select: &Selectors) -> Result<Vec<RawRow>, ExtractErr
     if rows.is_empty() {
         return Err(ExtractError::NoItems {
             selector: select.item_css.clone(),
+            proposal: None,
         });
     }
     Ok(rows)
@@ -115,7 +120,7 @@ pub fn extract(page: &str, select: &Selectors) -> Result<Vec<RawRow>, ExtractErr
 
 /// A date element's date: a `<time>`'s `datetime` attribute (its text often leaves out the
 /// year), else its text.
-fn date_text(element: ElementRef<'_>) -> String {
+pub(super) fn date_text(element: ElementRef<'_>) -> String {
     match element.value().attr("datetime") {
         Some(machine) if element.value().name() == "time" => machine.to_owned(),
         _ => text(element),
@@ -194,7 +199,7 @@ pub fn fragment_text(html: &str) -> Result<String, ExtractError> {
 
 /// Parses a document or a fragment as scraper does, fed in pieces so that parsing stops soon
 /// after an element is nested deeper than [`MAX_DEPTH`].
-fn parse(html: &str, fragment: bool) -> Result<Html, ExtractError> {
+pub(super) fn parse(html: &str, fragment: bool) -> Result<Html, ExtractError> {
     const PIECE: usize = 4096;
     let sink = DepthGuard {
         inner: HtmlTreeSink::new(if fragment {

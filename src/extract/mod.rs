@@ -2,11 +2,19 @@
 
 pub mod feed;
 pub mod html;
+pub mod suggest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
-    #[error("the item selector \"{selector}\" matched nothing: the page layout may have changed")]
-    NoItems { selector: String },
+    #[error(
+        "the item selector \"{selector}\" matched nothing: the page layout may have changed{}",
+        proposal.as_ref().map_or_else(String::new, |p| format!("; kairan suggest proposes: {p}"))
+    )]
+    NoItems {
+        selector: String,
+        /// What `kairan suggest` finds in the page instead, as one line of TOML.
+        proposal: Option<String>,
+    },
     #[error("the feed has no entries")]
     EmptyFeed,
     #[error("not a feed that can be read: {0}")]

@@ -107,14 +107,40 @@ fn gregorian_at(s: &str, i: usize) -> Option<(Option<NaiveDate>, usize)> {
     Some((NaiveDate::from_ymd_opt(y, m, d), end))
 }
 
-/// The eras of the modern calendar: name, the letter of its abbreviation, the Gregorian year of
-/// its first year, and its first day.
-const ERAS: [(&str, char, i32, (i32, u32, u32)); 5] = [
-    ("明治", 'M', 1868, (1868, 1, 25)),
-    ("大正", 'T', 1912, (1912, 7, 30)),
-    ("昭和", 'S', 1926, (1926, 12, 25)),
-    ("平成", 'H', 1989, (1989, 1, 8)),
-    ("令和", 'R', 2019, (2019, 5, 1)),
+/// An era of the modern calendar: its name, the letter that abbreviates it, and its first day
+/// (its first year is that day's year).
+struct Era {
+    name: &'static str,
+    letter: char,
+    first_day: (i32, u32, u32),
+}
+
+const ERAS: [Era; 5] = [
+    Era {
+        name: "明治",
+        letter: 'M',
+        first_day: (1868, 1, 25),
+    },
+    Era {
+        name: "大正",
+        letter: 'T',
+        first_day: (1912, 7, 30),
+    },
+    Era {
+        name: "昭和",
+        letter: 'S',
+        first_day: (1926, 12, 25),
+    },
+    Era {
+        name: "平成",
+        letter: 'H',
+        first_day: (1989, 1, 8),
+    },
+    Era {
+        name: "令和",
+        letter: 'R',
+        first_day: (2019, 5, 1),
+    },
 ];
 
 /// A date of a Japanese era starting exactly at byte `i`: `令和5年9月12日`, `令和元年5月1日`, or
@@ -122,22 +148,19 @@ const ERAS: [(&str, char, i32, (i32, u32, u32)); 5] = [
 /// and the byte offset after it.
 fn era_at(s: &str, i: usize) -> Option<(Option<NaiveDate>, usize)> {
     let rest = &s[i..];
-    let (era, after, kanji) = ERAS
-        .iter()
-        .enumerate()
-        .find_map(|(k, (name, letter, ..))| {
-            if let Some(r) = rest.strip_prefix(name) {
-                return Some((k, r, true));
-            }
-            // A letter is an era only where it does not end a word or a number (`FY2023`, `AH5`).
-            let starts_word = s[..i]
-                .chars()
-                .next_back()
-                .is_none_or(|c| !c.is_ascii_alphanumeric());
-            rest.strip_prefix(*letter)
-                .filter(|r| starts_word && r.starts_with(|c: char| c.is_ascii_digit()))
-                .map(|r| (k, r, false))
-        })?;
+    let (era, after, kanji) = ERAS.iter().enumerate().find_map(|(k, e)| {
+        if let Some(r) = rest.strip_prefix(e.name) {
+            return Some((k, r, true));
+        }
+        // A letter is an era only where it does not end a word or a number (`FY2023`, `AH5`).
+        let starts_word = s[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        rest.strip_prefix(e.letter)
+            .filter(|r| starts_word && r.starts_with(|c: char| c.is_ascii_digit()))
+            .map(|r| (k, r, false))
+    })?;
     let (year, month, day, end) = if kanji {
         let r = after.trim_start();
         let (year, r) = match r.strip_prefix('元') {
@@ -154,14 +177,18 @@ fn era_at(s: &str, i: usize) -> Option<(Option<NaiveDate>, usize)> {
         let (day, r) = digits(r.strip_prefix(sep)?, 1, 2)?;
         (year, month, day, r)
     };
-    let (_, _, base, start) = ERAS[era];
-    let date = NaiveDate::from_ymd_opt(base + year as i32 - 1, month, day).filter(|d| {
-        let first = |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d);
-        first(start).is_some_and(|f| *d >= f)
-            && ERAS
-                .get(era + 1)
-                .is_none_or(|next| first(next.3).is_some_and(|n| *d < n))
-    });
+    let first = |e: &Era| {
+        let (y, m, d) = e.first_day;
+        NaiveDate::from_ymd_opt(y, m, d)
+    };
+    let this = &ERAS[era];
+    let date =
+        NaiveDate::from_ymd_opt(this.first_day.0 + year as i32 - 1, month, day).filter(|d| {
+            first(this).is_some_and(|f| *d >= f)
+                && ERAS
+                    .get(era + 1)
+                    .is_none_or(|next| first(next).is_some_and(|n| *d < n))
+        });
     Some((date, s.len() - end.len()))
 }
 
