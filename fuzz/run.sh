@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Usage: fuzz/run.sh SECONDS [TARGET...]
-# Runs each fuzz target (all four by default) for SECONDS, one after another, and exits non-zero
+# Runs each fuzz target (all five by default) for SECONDS, one after another, and exits non-zero
 # if any of them crashed, hung (over 10 s on one input) or ran out of memory; the input that did
 # it is in fuzz/artifacts/<target>/. Needs cargo-fuzz; on a stable toolchain RUSTC_BOOTSTRAP=1
 # lets cargo-fuzz pass its nightly-only flags (-Zsanitizer=address and others).
@@ -10,7 +10,7 @@ shift
 fuzz=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$fuzz")
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(html_extract feed date config)
+[ ${#targets[@]} -gt 0 ] || targets=(html_extract suggest feed date config)
 export RUSTC_BOOTSTRAP=${RUSTC_BOOTSTRAP:-1}
 
 failed=()
@@ -20,6 +20,7 @@ for t in "${targets[@]}"; do
     seeds=("$fuzz/regressions/$t")
     case $t in
         html_extract) seeds+=("$root/fixtures/ipa" "$root/fixtures/hostile" "$root/fixtures/encodings"); max_len=65536 ;;
+        suggest) seeds+=("$root/fixtures/suggest" "$root/fixtures/ipa" "$root/fixtures/hostile"); max_len=65536 ;;
         feed) seeds+=("$root/fixtures/feeds" "$root/fixtures/jvn"); max_len=16384 ;;
         date) max_len=256 ;;
         config) seeds+=("$root/config"); max_len=16384 ;;

@@ -29,6 +29,11 @@ fn html_extract() {
 }
 
 #[test]
+fn suggest() {
+    run_saved("suggest", checks::suggest);
+}
+
+#[test]
 fn feed() {
     run_saved("feed", checks::feed);
 }

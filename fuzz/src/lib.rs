@@ -35,6 +35,29 @@ pub fn html_extract(data: &[u8]) {
     }
 }
 
+/// Bytes as a page nobody described: `kairan suggest` never panics, and a block it proposes
+/// compiles and reads at least two entries, each as normalization promises.
+pub fn suggest(data: &[u8]) {
+    let url = url::Url::parse("https://www.example.go.jp/news/index.html").expect("a valid URL");
+    let tz = BUILTIN.site.timezone;
+    if let kairan::suggest::Suggestion::Listing { block, entries, .. } =
+        kairan::suggest::suggest(data, None, &url, tz)
+    {
+        let text = format!(
+            "[site]\ntitle = \"t\"\nauthor = \"t\"\nbase_url = \"http://127.0.0.1/\"\n\n{block}\n\
+             [[topic]]\nid = \"any\"\ntitle = \"any\"\nany = [\"a\"]\n"
+        );
+        if let Err(e) = Config::parse(&text, "suggested.toml") {
+            panic!("the proposed block does not compile: {e}\n{block}");
+        }
+        assert!(
+            entries.len() >= 2,
+            "a proposal that reads fewer than two entries"
+        );
+        entries.iter().for_each(check_entry);
+    }
+}
+
 /// Bytes as a feed (RSS, Atom, JSON Feed), then normalization.
 pub fn feed(data: &[u8]) {
     let feed = source(|k| matches!(k, SourceKind::Feed));
