@@ -317,3 +317,47 @@ fn the_built_in_configuration_is_valid() {
         "https://www.ipa.go.jp/security/anshin/attention/index.html"
     );
 }
+
+#[test]
+fn a_minimal_configuration_runs_and_what_is_still_required_is_named() {
+    let server = Server::start();
+    server.route(LISTING_PATH, Reply::html(fixture("ipa/anshin-seed.html")));
+    let ws = Workspace::new("minimal-config");
+    let minimal = format!(
+        "[site]\ntitle = \"最小の設定\"\nbase_url = \"http://127.0.0.1:8080/\"\n\n\
+         [[source]]\nid = \"anshin\"\nurl = \"{}\"\nkind = \"html\"\n\
+         [source.select]\nitem = \".news-list__item\"\ntitle = \".news-list__ttl\"\n\n\
+         [[topic]]\nid = \"sms\"\ntitle = \"SMS\"\nany = [\"SMS\"]\n",
+        server.url(LISTING_PATH)
+    );
+    ws.config(&minimal);
+    assert_status(&ws.run(), 0);
+    let feed = ws.feed("all");
+    assert_eq!(feed.entries.len(), 61, "62 rows, one repeat merged");
+    assert_eq!(
+        feed.authors[0].name.as_deref(),
+        Some("最小の設定"),
+        "the author is the site title"
+    );
+    assert!(
+        feed.entries
+            .iter()
+            .all(|e| e.links[0].href.starts_with("http://127.0.0.1")),
+        "links from the default link selector, the item's first <a>"
+    );
+    validate_independently(&ws.out());
+
+    for (drop, says) in [
+        (
+            "base_url = \"http://127.0.0.1:8080/\"\n",
+            "missing field `base_url`",
+        ),
+        ("title = \".news-list__ttl\"\n", "missing field `title`"),
+        ("item = \".news-list__item\"\n", "missing field `item`"),
+    ] {
+        ws.config(&minimal.replacen(drop, "", 1));
+        let out = ws.run();
+        assert_status(&out, 2);
+        assert!(stderr(&out).contains(says), "{drop}: {}", stderr(&out));
+    }
+}

@@ -130,9 +130,9 @@ impl Compiler<'_> {
             return Err(self.invalid(max_span, "site.max_entries", "expected at least 1"));
         }
         Ok(Site {
+            author: s.author.unwrap_or_else(|| s.title.clone()),
             title: s.title,
             base_url,
-            author: s.author,
             timezone,
             max_entries,
         })
@@ -261,8 +261,8 @@ impl Compiler<'_> {
             }
         };
         Ok(Source {
+            title: s.title.unwrap_or_else(|| id.clone()),
             id,
-            title: s.title,
             url,
             kind,
         })
@@ -287,7 +287,10 @@ impl Compiler<'_> {
             item: Selector::parse(s.item.get_ref()).map_err(|e| invalid(&s.item, "item", &e))?,
             item_css: s.item.get_ref().clone(),
             title: field(&s.title, "title")?,
-            link: field(&s.link, "link")?,
+            link: match &s.link {
+                Some(link) => field(link, "link")?,
+                None => Field::parse("a").expect("a valid selector"),
+            },
             date: s.date.as_ref().map(|d| field(d, "date")).transpose()?,
             summary: s
                 .summary

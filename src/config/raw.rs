@@ -34,7 +34,8 @@ pub struct RawConfig {
 pub struct RawSite {
     pub title: String,
     pub base_url: Spanned<String>,
-    pub author: String,
+    /// The site title when absent.
+    pub author: Option<String>,
     /// [`DEFAULT_TIMEZONE`] when absent.
     pub timezone: Option<Spanned<String>>,
     /// [`DEFAULT_MAX_ENTRIES`] when absent.
@@ -125,7 +126,8 @@ impl Default for RawServe {
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
     pub id: Spanned<String>,
-    pub title: String,
+    /// The id when absent.
+    pub title: Option<String>,
     pub url: Spanned<String>,
     pub kind: Spanned<String>,
     pub select: Option<Spanned<RawSelect>>,
@@ -136,7 +138,8 @@ pub struct RawSource {
 pub struct RawSelect {
     pub item: Spanned<String>,
     pub title: Spanned<String>,
-    pub link: Spanned<String>,
+    /// `"a"` when absent: the item's first link, or the item itself when it is one.
+    pub link: Option<Spanned<String>>,
     pub date: Option<Spanned<String>>,
     pub summary: Option<Spanned<String>>,
 }
