@@ -11,7 +11,7 @@ use crate::dedup::{Merge, dedup};
 use crate::fetch::schedule::{self, Request};
 use crate::fetch::{self, Client, Validators};
 use crate::model::Entry;
-use crate::publish::{self, PublishError, Published, Rendered};
+use crate::publish::{self, Feeds, PublishError, Published, Rendered};
 use crate::source::{self, Source, SourceReport};
 use crate::store::{Changes, Lock, LockError, SourceHealth, Store, StoreError};
 use chrono::{DateTime, FixedOffset, SubsecRound};
@@ -53,6 +53,10 @@ pub struct Report {
     /// Entries in the store, all published up to each feed's `max_entries`.
     pub stored: usize,
     pub published: Published,
+    /// What each feed shows, as published, for `serve` to narrow by a reader's query.
+    pub feeds: Feeds,
+    /// The date of a feed with no entry.
+    pub empty_updated: DateTime<FixedOffset>,
     /// Every source's health as the state holds it after this refresh, when
     /// [`Options::health`] asked for it.
     pub health: Option<Vec<SourceHealth>>,
@@ -121,7 +125,13 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
     timed("repeats merged");
     let changes = remember(config, &mut store, now, &gathered.sources, &entries)?;
     timed("classified and stored");
-    let published = publish_store(config, &store, &config.output_dir)?;
+    let (feeds, empty_updated) = select_store(config, &store)?;
+    let published = publish::publish(
+        &config.publishing(),
+        &config.output_dir,
+        &feeds,
+        empty_updated,
+    )?;
     timed("published");
     Ok(Report {
         sources: gathered.sources,
@@ -129,6 +139,8 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         changes,
         stored: store.count()?,
         published,
+        feeds,
+        empty_updated,
         health: options.health.then(|| store.health()).transpose()?,
     })
 }
@@ -270,16 +282,29 @@ pub fn remember(
 
 /// Renders every feed from what the store holds and writes them to `out`.
 pub fn publish_store(config: &Config, store: &Store, out: &Path) -> Result<Published, Error> {
-    let settings = config.publishing();
-    let feeds = publish::select::select(&settings, store)?;
-    Ok(publish::publish(&settings, out, &feeds, store.created()?)?)
+    let (feeds, empty_updated) = select_store(config, store)?;
+    Ok(publish::publish(
+        &config.publishing(),
+        out,
+        &feeds,
+        empty_updated,
+    )?)
 }
 
 /// What [`publish_store`] would write, rendered in memory only.
 pub fn render_store(config: &Config, store: &Store) -> Result<Rendered, Error> {
-    let settings = config.publishing();
-    let feeds = publish::select::select(&settings, store)?;
-    Ok(publish::render(&settings, &feeds, store.created()?))
+    let (feeds, empty_updated) = select_store(config, store)?;
+    Ok(publish::render(&config.publishing(), &feeds, empty_updated))
+}
+
+/// What every feed shows of the store, and the date of a feed with no entry (the state's
+/// creation).
+pub fn select_store(
+    config: &Config,
+    store: &Store,
+) -> Result<(Feeds, DateTime<FixedOffset>), Error> {
+    let feeds = publish::select::select(&config.publishing(), store)?;
+    Ok((feeds, store.created()?))
 }
 
 fn now(config: &Config) -> DateTime<FixedOffset> {

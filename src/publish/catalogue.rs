@@ -42,6 +42,19 @@ impl Kind {
         }
     }
 
+    /// The per-feed kind and the slug a path names, the reverse of [`Kind::path`]: what a
+    /// reader's query can narrow.
+    pub fn of_feed(path: &str) -> Option<(Kind, &str)> {
+        [Kind::Atom, Kind::JsonFeed, Kind::Embed]
+            .into_iter()
+            .find_map(|k| {
+                let template = k.path("\0");
+                let (before, after) = template.split_once('\0')?;
+                let slug = path.strip_prefix(before)?.strip_suffix(after)?;
+                (!slug.is_empty() && !slug.contains('/')).then_some((k, slug))
+            })
+    }
+
     /// Where the file is read once published under `base` (which ends with `/`).
     pub fn url(self, base: &Url, slug: &str) -> String {
         format!("{base}{}", self.path(slug))
@@ -85,6 +98,9 @@ mod tests {
             );
             let dir = path.split('/').next().unwrap();
             assert!(!path.contains('/') || Kind::DIRS.contains(&dir), "{path}");
+            let per_feed = matches!(k, Kind::Atom | Kind::JsonFeed | Kind::Embed);
+            assert_eq!(Kind::of_feed(&path), per_feed.then_some((k, "x")), "{path}");
         }
+        assert_eq!(Kind::of_feed("feeds/a/b.atom"), None);
     }
 }

@@ -6,6 +6,7 @@
 mod atom;
 pub mod catalogue;
 mod embed;
+pub mod filter;
 mod html;
 mod json;
 mod opml;
@@ -18,6 +19,7 @@ use crate::text::xml_safe;
 use catalogue::Kind;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
+use filter::Filter;
 use std::path::{Path, PathBuf};
 use url::Url;
 
@@ -213,11 +215,7 @@ pub fn render(
     feeds: &Feeds,
     empty_updated: DateTime<FixedOffset>,
 ) -> Rendered {
-    let head = Head {
-        title: xml_safe(&settings.site.title),
-        author: xml_safe(&settings.site.author),
-        base_url: &settings.site.base_url,
-    };
+    let head = head(settings);
     let views = views(settings, &head, feeds, empty_updated);
     let mut files = Vec::with_capacity(views.len() * 3 + 2);
     let mut push = |kind: Kind, slug: &str, bytes: Vec<u8>| {
@@ -243,6 +241,45 @@ pub fn render(
         files,
         totals: views.iter().map(|v| (v.slug.to_owned(), v.total)).collect(),
     }
+}
+
+fn head<'a>(settings: &Settings<'a>) -> Head<'a> {
+    Head {
+        title: xml_safe(&settings.site.title),
+        author: xml_safe(&settings.site.author),
+        base_url: &settings.site.base_url,
+    }
+}
+
+/// One feed's file (Atom, JSON Feed or embed) with only the entries `filter` keeps, linked to
+/// itself under the filter's query: what `serve` answers to `?q=…`. `None` for a slug that is
+/// no feed's, or a kind that is not per feed.
+pub fn render_variant(
+    settings: &Settings<'_>,
+    feeds: &Feeds,
+    empty_updated: DateTime<FixedOffset>,
+    kind: Kind,
+    slug: &str,
+    filter: &Filter,
+) -> Option<Vec<u8>> {
+    let head = head(settings);
+    let mut views = views(settings, &head, feeds, empty_updated);
+    let at = views.iter().position(|v| v.slug == slug)?;
+    let mut view = views.swap_remove(at);
+    view.entries.retain(|item| filter.keeps(item.entry));
+    view.total = view.entries.len();
+    if let Some(n) = filter.limit {
+        view.entries.truncate(n);
+    }
+    let query = format!("?{}", filter.canonical);
+    view.url.push_str(&query);
+    view.json_url.push_str(&query);
+    Some(match kind {
+        Kind::Atom => atom::render(&head, &view),
+        Kind::JsonFeed => json::render(&head, &view),
+        Kind::Embed => embed::render(&view, filter.limit.unwrap_or(settings.embed_entries)),
+        Kind::Opml | Kind::Index => return None,
+    })
 }
 
 fn views<'a>(

@@ -63,7 +63,7 @@ impl Files {
 }
 
 impl Cached {
-    fn new(kind: Kind, bytes: &[u8], now: DateTime<Utc>) -> Cached {
+    pub fn new(kind: Kind, bytes: &[u8], now: DateTime<Utc>) -> Cached {
         let hash = Sha256::digest(bytes);
         let tag: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
         Cached {

@@ -8,6 +8,9 @@ mod metrics;
 
 use crate::config::Config;
 use crate::pipeline::{self, Options, Report};
+use crate::publish::catalogue::Kind;
+use crate::publish::filter::Filter;
+use crate::publish::{self, Feeds};
 use crate::store::{SourceHealth, Store};
 use arc_swap::ArcSwap;
 use axum::Router;
@@ -16,12 +19,16 @@ use axum::http::header::{ACCESS_CONTROL_REQUEST_METHOD, ALLOW, CACHE_CONTROL, CO
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use cache::Files;
+use cache::{Cached, Files};
+use chrono::FixedOffset;
 use chrono::{DateTime, Utc};
+use lru::LruCache;
 use metrics::Metrics;
 use serde_json::json;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -41,6 +48,11 @@ pub enum ServeError {
 /// What is served between two refreshes.
 struct Snapshot {
     files: Files,
+    /// What each feed shows, for the variants a reader's query asks for.
+    feeds: Arc<Feeds>,
+    empty_updated: DateTime<FixedOffset>,
+    /// Variants rendered so far, by path and canonical query; a new snapshot starts empty.
+    variants: Mutex<LruCache<String, Arc<Cached>>>,
     /// When a refresh last published, and when one last ended at all.
     last_success: Option<DateTime<Utc>>,
     last_refresh: Option<DateTime<Utc>>,
@@ -82,21 +94,64 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// Feed variants kept per snapshot: each is rendered once, on its first request.
+const VARIANTS: usize = 256;
+
+impl Snapshot {
+    fn new(files: Files, feeds: Feeds, empty_updated: DateTime<FixedOffset>) -> Snapshot {
+        Snapshot {
+            files,
+            feeds: Arc::new(feeds),
+            empty_updated,
+            variants: Mutex::new(LruCache::new(
+                NonZeroUsize::new(VARIANTS).expect("not zero"),
+            )),
+            last_success: None,
+            last_refresh: None,
+            sources: Vec::new(),
+        }
+    }
+
+    /// The feed at `path` narrowed by `filter`: from the cache, or rendered now and kept.
+    fn variant(&self, config: &Config, path: &str, filter: &Filter) -> Option<Arc<Cached>> {
+        let (kind, slug) = Kind::of_feed(path)?;
+        let key = format!("{path}?{}", filter.canonical);
+        let mut cache = self.variants.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(hit) = cache.get(&key) {
+            return Some(hit.clone());
+        }
+        let bytes = publish::render_variant(
+            &config.publishing(),
+            &self.feeds,
+            self.empty_updated,
+            kind,
+            slug,
+            filter,
+        )?;
+        let built = self.last_refresh.unwrap_or_else(Utc::now);
+        let file = Arc::new(Cached::new(kind, &bytes, built));
+        cache.put(key, file.clone());
+        Some(file)
+    }
+}
+
 /// What the store already holds, so that a restart serves at once what was published. A state
 /// that is there but cannot be read stops `serve` before it listens: serving would refresh into
 /// it, or serve nothing while saying it is up.
 fn initial_snapshot(config: &Config) -> Result<Snapshot, pipeline::Error> {
-    let mut snapshot = Snapshot {
-        files: Files::default(),
-        last_success: None,
-        last_refresh: None,
-        sources: Vec::new(),
-    };
+    let mut snapshot = Snapshot::new(
+        Files::default(),
+        Feeds::default(),
+        Utc::now().fixed_offset(),
+    );
     if config.state_path.exists() {
         let store = Store::open(&config.state_path)?;
         snapshot.sources = store.health()?;
-        let rendered = pipeline::render_store(config, &store)?;
+        let (feeds, empty_updated) = pipeline::select_store(config, &store)?;
+        let rendered = publish::render(&config.publishing(), &feeds, empty_updated);
         snapshot.files = Files::build(&rendered.files, &Files::default(), Utc::now());
+        snapshot.feeds = Arc::new(feeds);
+        snapshot.empty_updated = empty_updated;
     }
     Ok(snapshot)
 }
@@ -116,25 +171,27 @@ async fn refresh_loop(app: Arc<App>) {
         // Only this loop stores snapshots, so what it loads is what it replaces.
         let previous = app.snapshot.load_full();
         let now = Utc::now();
-        let (files, last_success, sources) = match &result {
+        let mut snapshot = match &result {
             Ok(report) => {
                 log_report(report, took);
                 let files = Files::build(&report.published.files, &previous.files, now);
-                let sources = report.health.clone().unwrap_or_default();
-                (files, Some(now), sources)
+                let mut s = Snapshot::new(files, report.feeds.clone(), report.empty_updated);
+                s.last_success = Some(now);
+                s.sources = report.health.clone().unwrap_or_default();
+                s
             }
             Err(e) => {
                 tracing::error!("refresh failed: {e}; the last good feeds stay served");
                 let p = &previous;
-                (p.files.clone(), p.last_success, p.sources.clone())
+                let mut s = Snapshot::new(p.files.clone(), Feeds::default(), p.empty_updated);
+                s.feeds = p.feeds.clone();
+                s.last_success = p.last_success;
+                s.sources = p.sources.clone();
+                s
             }
         };
-        app.snapshot.store(Arc::new(Snapshot {
-            files,
-            last_success,
-            last_refresh: Some(now),
-            sources,
-        }));
+        snapshot.last_refresh = Some(now);
+        app.snapshot.store(Arc::new(snapshot));
         // Counted once what it published is served, so that a count seen means it is there.
         match &result {
             Ok(report) => {
@@ -270,10 +327,22 @@ async fn published(
             p => p,
         };
         let snapshot = app.snapshot.load();
-        match snapshot.files.get(key) {
-            Some(file) => file.respond(&method, &headers, &app.cache_control),
-            None if snapshot.files.is_empty() => not_ready(),
-            None => StatusCode::NOT_FOUND.into_response(),
+        let query = uri.query().filter(|q| !q.is_empty());
+        match (query, Kind::of_feed(key)) {
+            _ if snapshot.files.is_empty() => not_ready(),
+            (Some(query), Some(_)) if snapshot.files.get(key).is_some() => {
+                match Filter::parse(query, app.config.site.max_entries) {
+                    Err(reason) => (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response(),
+                    Ok(filter) => match snapshot.variant(&app.config, key, &filter) {
+                        Some(file) => file.respond(&method, &headers, &app.cache_control),
+                        None => StatusCode::NOT_FOUND.into_response(),
+                    },
+                }
+            }
+            _ => match snapshot.files.get(key) {
+                Some(file) => file.respond(&method, &headers, &app.cache_control),
+                None => StatusCode::NOT_FOUND.into_response(),
+            },
         }
     };
     app.metrics.served(response.status().as_u16());

@@ -4,9 +4,11 @@
 //!
 //! `routes` holds what is answered: routes, headers, statuses, JSON Feed, embeds, health and
 //! metrics. `process` holds serve over time: refreshes, signals, and pages in a browser.
-//! `limits` holds clients that misbehave: slow, idle, oversized, too many. The
+//! `limits` holds clients that misbehave: slow, idle, oversized, too many; `filters` the
+//! feeds narrowed by a query. The
 //! client, the served process and the upstream both use are here.
 
+mod filters;
 mod limits;
 mod process;
 mod routes;
