@@ -361,3 +361,75 @@ fn a_minimal_configuration_runs_and_what_is_still_required_is_named() {
         assert!(stderr(&out).contains(says), "{drop}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn in_english_no_built_in_japanese_word_remains() {
+    let server = Server::start();
+    let rows: String = (1..=4)
+        .map(|i| {
+            format!(
+                "<li class=\"news-list__item\"><a href=\"/advisories/{i}.html\"><ul>\
+                 <li class=\"news-list__date\">2024/01/0{i}</li></ul>\
+                 <p class=\"news-list__ttl\">Advisory {i}: beware of fake SMS warnings</p></a></li>"
+            )
+        })
+        .collect();
+    server.route(
+        "/list.html",
+        Reply::html(format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><title>Advisories</title></head>\
+             <body><ul class=\"news-list\">{rows}</ul></body></html>"
+        )),
+    );
+    let ws = Workspace::new("english");
+    let text = format!(
+        "[site]\ntitle = \"Security advisories\"\nbase_url = \"http://127.0.0.1:8080/\"\n\
+         language = \"en\"\n\n{}\n[[topic]]\nid = \"sms\"\ntitle = \"SMS\"\nany = [\"SMS\"]\n\n\
+         [[topic]]\nid = \"empty\"\ntitle = \"Nothing yet\"\nany = [\"ransomware\"]\n",
+        html_source("advisories", &server.url("/list.html"), NEWS_LIST)
+    );
+    ws.config(&text);
+    assert_status(&ws.run(), 0);
+    let japanese = |s: &str| {
+        s.chars().any(|c| {
+            matches!(c, '\u{3040}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}' | '\u{ff00}'..='\u{ffef}')
+        })
+    };
+    for (path, bytes) in files_under(&ws.out()) {
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!japanese(&text), "{path} has a Japanese word:\n{text}");
+    }
+    assert!(ws.read("index.html").contains("<html lang=\"en\">"));
+    assert!(ws.read("index.html").contains("<th>Topic</th>"));
+    assert!(
+        ws.read("embed/empty.html")
+            .contains("<li>No entries yet.</li>")
+    );
+    assert!(ws.read("feeds/all.atom").contains("xml:lang=\"en\""));
+    let json: serde_json::Value = serde_json::from_str(&ws.read("feeds/all.json")).unwrap();
+    assert_eq!(json["language"], "en");
+    let topics = ws.dir.join("kairan.toml");
+    let listed = kairan(
+        &ws.dir,
+        &[
+            "topics",
+            "--config",
+            topics.to_str().unwrap(),
+            "--state",
+            ws.state().to_str().unwrap(),
+        ],
+    );
+    assert_status(&listed, 0);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.contains("All") && !japanese(&listed), "{listed}");
+    validate_independently(&ws.out());
+
+    ws.config(&text.replace("language = \"en\"", "language = \"fr\""));
+    let out = ws.run();
+    assert_status(&out, 2);
+    assert!(
+        stderr(&out).contains("`site.language`: expected one of \"ja\", \"en\", found \"fr\""),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -99,7 +99,7 @@ pub fn topics(config: &Config, out: &Out) -> ExitCode {
             .topics
             .iter()
             .find(|t| t.id == slug)
-            .map_or("すべて", |t| t.title.as_str())
+            .map_or(config.site.labels.all, |t| t.title.as_str())
             .to_owned();
         let file = config.output_dir.join(Kind::Atom.path(&slug));
         let url = Kind::Atom.url(&config.site.base_url, &slug);

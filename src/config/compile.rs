@@ -10,6 +10,7 @@ use crate::classify::{Classifier, Topic};
 use crate::extract::html::{Field, Selectors};
 use crate::fetch::FetchSettings;
 use crate::publish::Site;
+use crate::publish::labels::{LANGUAGES, Labels};
 use crate::source::{Source, SourceKind};
 use crate::text::fold;
 use chrono_tz::Tz;
@@ -129,7 +130,24 @@ impl Compiler<'_> {
         if max_entries == 0 {
             return Err(self.invalid(max_span, "site.max_entries", "expected at least 1"));
         }
+        let language = s.language.unwrap_or_else(|| unplaced("ja".to_owned()));
+        let labels = Labels::of(language.get_ref()).ok_or_else(|| {
+            let known: Vec<String> = LANGUAGES
+                .iter()
+                .map(|l| format!("\"{}\"", l.code))
+                .collect();
+            self.invalid(
+                language.span(),
+                "site.language",
+                format!(
+                    "expected one of {}, found \"{}\"",
+                    known.join(", "),
+                    language.get_ref()
+                ),
+            )
+        })?;
         Ok(Site {
+            labels,
             author: s.author.unwrap_or_else(|| s.title.clone()),
             title: s.title,
             base_url,

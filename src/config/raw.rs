@@ -40,6 +40,8 @@ pub struct RawSite {
     pub timezone: Option<Spanned<String>>,
     /// [`DEFAULT_MAX_ENTRIES`] when absent.
     pub max_entries: Option<Spanned<usize>>,
+    /// `ja` when absent.
+    pub language: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

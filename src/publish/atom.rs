@@ -24,7 +24,7 @@ pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
             link(&view.html_url, "alternate", Some("text/html")),
         ],
         subtitle: view.subtitle.clone().map(Text::plain),
-        lang: Some("ja".into()),
+        lang: Some(site.labels.code.into()),
         entries: view
             .entries
             .iter()

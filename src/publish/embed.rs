@@ -9,16 +9,18 @@ pub fn render(view: &FeedView<'_>, count: usize) -> Vec<u8> {
     let mut out = String::new();
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{}</title>\n<base target=\"_blank\">\n<style>{STYLE}</style>\n</head>\n<body>\n<ul>\n",
+        view.labels.code,
         escape(&view.title)
     );
     entry_items(&mut out, view, count, " rel=\"noopener noreferrer\"");
     let _ = writeln!(
         out,
-        "</ul>\n<p><a href=\"{}\" rel=\"noopener noreferrer\">Atom フィード</a></p>\n</body>\n</html>",
-        escape(&view.url)
+        "</ul>\n<p><a href=\"{}\" rel=\"noopener noreferrer\">{}</a></p>\n</body>\n</html>",
+        escape(&view.url),
+        view.labels.atom_feed
     );
     out.into_bytes()
 }

@@ -12,9 +12,10 @@ pub fn render(site: &Head<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
     let title = escape(&site.title);
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"ja\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n"
+         <title>{title}</title>\n",
+        site.labels.code
     );
     for v in views {
         let _ = writeln!(
@@ -25,12 +26,18 @@ pub fn render(site: &Head<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
         );
     }
     out.push_str(STYLE);
+    let labels = site.labels;
+    let (before, after) = labels.intro;
     let _ = write!(
         out,
-        "</head>\n<body>\n<header>\n<h1>{title}</h1>\n<p>トピック別の Atom フィード。フィードリーダーに URL を登録するか、\
-         <a href=\"feeds.opml\">OPML</a> で一括登録できます。</p>\n</header>\n<main>\n"
+        "</head>\n<body>\n<header>\n<h1>{title}</h1>\n<p>{before}<a href=\"feeds.opml\">OPML</a>{after}</p>\n\
+         </header>\n<main>\n"
     );
-    out.push_str("<table class=\"topics\">\n<thead><tr><th>トピック</th><th>件数</th><th>最新</th><th>購読</th></tr></thead>\n<tbody>\n");
+    let [topic, count, latest, subscribe] = labels.columns;
+    let _ = writeln!(
+        out,
+        "<table class=\"topics\">\n<thead><tr><th>{topic}</th><th>{count}</th><th>{latest}</th><th>{subscribe}</th></tr></thead>\n<tbody>"
+    );
     for v in views {
         let latest = v
             .entries
@@ -63,13 +70,15 @@ pub fn render(site: &Head<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
         entry_items(&mut out, v, LATEST, "");
         let _ = writeln!(
             out,
-            "</ul>\n<p class=\"sub\"><a href=\"{}\">Atom フィードを購読</a></p>\n</section>",
-            escape(&v.url)
+            "</ul>\n<p class=\"sub\"><a href=\"{}\">{}</a></p>\n</section>",
+            escape(&v.url),
+            labels.subscribe
         );
     }
+    let (before, after) = labels.generated;
     let _ = writeln!(
         out,
-        "</main>\n<footer>kairan {} で生成</footer>\n</body>\n</html>",
+        "</main>\n<footer>{before}{}{after}</footer>\n</body>\n</html>",
         env!("CARGO_PKG_VERSION")
     );
     out.into_bytes()
@@ -86,7 +95,7 @@ fn anchor(v: &FeedView<'_>) -> String {
 /// A topic's title without the site title in front of it.
 fn short_title<'v>(site: &Head<'_>, v: &'v FeedView<'_>) -> &'v str {
     if v.slug == ALL {
-        return "すべて";
+        return site.labels.all;
     }
     v.title
         .strip_prefix(site.title.as_str())

@@ -60,7 +60,7 @@ pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
                 }
             })
             .collect(),
-        language: "ja",
+        language: site.labels.code,
         title: &view.title,
         version: "https://jsonfeed.org/version/1.1",
     };

@@ -9,6 +9,7 @@ mod embed;
 pub mod filter;
 mod html;
 mod json;
+pub mod labels;
 mod opml;
 pub mod select;
 pub mod write;
@@ -20,6 +21,7 @@ use catalogue::Kind;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use filter::Filter;
+use labels::Labels;
 use std::path::{Path, PathBuf};
 use url::Url;
 
@@ -44,6 +46,8 @@ pub struct Site {
     pub timezone: Tz,
     /// Entries shown in each feed.
     pub max_entries: usize,
+    /// The built-in words of the output, in `[site] language`.
+    pub labels: &'static Labels,
 }
 
 /// What publishing needs of the configuration.
@@ -136,6 +140,7 @@ pub(crate) struct Head<'a> {
     pub title: String,
     pub author: String,
     pub base_url: &'a url::Url,
+    pub labels: &'static Labels,
 }
 
 /// An entry with the topics it is in.
@@ -147,6 +152,7 @@ pub(crate) struct Item<'a> {
 /// One feed to render: the combined feed or a topic's.
 pub(crate) struct FeedView<'a> {
     pub slug: &'a str,
+    pub labels: &'static Labels,
     pub title: String,
     pub subtitle: Option<String>,
     /// Absolute URL of the Atom feed file; also its Atom id.
@@ -248,6 +254,7 @@ fn head<'a>(settings: &Settings<'a>) -> Head<'a> {
         title: xml_safe(&settings.site.title),
         author: xml_safe(&settings.site.author),
         base_url: &settings.site.base_url,
+        labels: settings.site.labels,
     }
 }
 
@@ -296,6 +303,7 @@ fn views<'a>(
         };
         FeedView {
             slug,
+            labels: settings.site.labels,
             title: xml_safe(&title),
             subtitle: subtitle.map(xml_safe),
             url: Kind::Atom.url(site.base_url, slug),
@@ -323,7 +331,7 @@ fn views<'a>(
     let mut views = vec![view(
         ALL,
         settings.site.title.clone(),
-        Some("すべてのトピック"),
+        Some(settings.site.labels.all_subtitle),
         &feeds.all,
     )];
     for (topic, selection) in settings.topics.iter().zip(&feeds.topics) {
@@ -358,7 +366,7 @@ pub(crate) fn entry_items(
         );
     }
     if view.entries.is_empty() {
-        out.push_str("<li>まだエントリはありません。</li>\n");
+        let _ = writeln!(out, "<li>{}</li>", view.labels.no_entries);
     }
 }
 
