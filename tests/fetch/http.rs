@@ -282,3 +282,37 @@ fn charsets_from_the_header_and_iso_2022_jp_from_meta() {
         assert_eq!(ws.feed("all").entries.len(), SEED_ENTRIES + ALERTS);
     }
 }
+
+#[test]
+fn http_proxy_and_no_proxy_from_the_environment_are_honoured() {
+    let proxy = Server::start();
+    let page = "http://advisories.invalid/security/list.html";
+    proxy.route(page, Reply::html(fixture("ipa/anshin-seed.html")));
+    let direct = Server::start();
+    direct.route(PAGE, Reply::html(fixture("ipa/anshin-seed.html")));
+    let ws = Workspace::new("proxy");
+    ws.config(&config(
+        &[
+            html_source("through-proxy", page, NEWS_LIST),
+            html_source("direct", &direct.url(PAGE), NEWS_LIST),
+        ]
+        .join("\n"),
+    ));
+    let proxy_url = proxy.url("");
+    let out = ws
+        .command(&[])
+        .env("HTTP_PROXY", &proxy_url)
+        .env("http_proxy", &proxy_url)
+        .env("NO_PROXY", "127.0.0.1")
+        .env("no_proxy", "127.0.0.1")
+        .output()
+        .unwrap();
+    assert_status(&out, 0);
+    assert_eq!(proxy.requests(page).len(), 1, "the proxy saw the request");
+    assert_eq!(
+        direct.requests(PAGE).len(),
+        1,
+        "NO_PROXY hosts are fetched directly"
+    );
+    assert!(proxy.requests(&direct.url(PAGE)).is_empty());
+}
