@@ -53,6 +53,7 @@ fn stored(entries: Vec<Entry>) -> Vec<StoredEntry> {
             summary: e.summary,
             published: e.published.unwrap(),
             updated: e.updated.unwrap(),
+            source: e.origins.first().map(|o| o.source.clone()),
         })
         .collect()
 }

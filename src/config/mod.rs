@@ -136,6 +136,7 @@ impl Config {
     pub fn publishing(&self) -> crate::publish::Settings<'_> {
         crate::publish::Settings {
             site: &self.site,
+            sources: &self.sources,
             topics: &self.topics,
             classifier: &self.classifier,
             embed_entries: self.embed_entries,

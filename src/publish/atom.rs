@@ -35,7 +35,7 @@ pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
                 published: Some(item.entry.published),
                 // The article may be a page or a PDF: no type is claimed.
                 links: vec![link(&item.entry.link, "alternate", None)],
-                summary: item.entry.summary.clone().map(Text::plain),
+                summary: Some(Text::plain(item.summary.to_string())),
                 categories: item
                     .topics
                     .iter()

@@ -49,11 +49,11 @@ pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
             .map(|item| {
                 let e = item.entry;
                 Item {
-                    content_text: e.summary.as_deref().unwrap_or(&e.title),
+                    content_text: &item.summary,
                     date_modified: e.updated.to_rfc3339(),
                     date_published: e.published.to_rfc3339(),
                     id: &e.id,
-                    summary: e.summary.as_deref(),
+                    summary: Some(&item.summary),
                     tags: item.topics.iter().map(|t| t.id.as_str()).collect(),
                     title: &e.title,
                     url: &e.link,

@@ -16,12 +16,14 @@ pub mod write;
 
 use crate::classify::{Classifier, Topic};
 use crate::model::StoredEntry;
+use crate::source::Source;
 use crate::text::xml_safe;
 use catalogue::Kind;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use filter::Filter;
 use labels::Labels;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use url::Url;
 
@@ -54,6 +56,8 @@ pub struct Site {
 #[derive(Clone, Copy)]
 pub struct Settings<'a> {
     pub site: &'a Site,
+    /// The sources, for the titles an entry without a summary is described by.
+    pub sources: &'a [Source],
     pub topics: &'a [Topic],
     /// The topics' rules, to classify a store whose stored topics follow other rules.
     pub classifier: &'a Classifier,
@@ -143,10 +147,13 @@ pub(crate) struct Head<'a> {
     pub labels: &'static Labels,
 }
 
-/// An entry with the topics it is in.
+/// An entry with the topics it is in, as a feed writes it.
 pub(crate) struct Item<'a> {
     pub entry: &'a StoredEntry,
     pub topics: Vec<&'a Topic>,
+    /// Its summary, or for an entry that has none (the alert feed's items), its title and
+    /// its source's: every entry carries text, as feed validators ask.
+    pub summary: Cow<'a, str>,
 }
 
 /// One feed to render: the combined feed or a topic's.
@@ -289,6 +296,25 @@ pub fn render_variant(
     })
 }
 
+/// The text of an entry without a summary: its title, and the title of the source it came
+/// from, in the site's language.
+fn summary<'a>(settings: &Settings<'_>, entry: &'a StoredEntry) -> Cow<'a, str> {
+    if let Some(s) = &entry.summary {
+        return Cow::Borrowed(s);
+    }
+    let source = entry
+        .source
+        .as_deref()
+        .and_then(|id| settings.sources.iter().find(|s| s.id == id));
+    match source {
+        Some(source) => {
+            let (open, close) = settings.site.labels.from_source;
+            Cow::Owned(format!("{}{open}{}{close}", entry.title, source.title))
+        }
+        None => Cow::Borrowed(&entry.title),
+    }
+}
+
 fn views<'a>(
     settings: &Settings<'a>,
     site: &Head<'_>,
@@ -301,6 +327,15 @@ fn views<'a>(
         } else {
             format!("#topic-{slug}")
         };
+        let entries: Vec<Item<'a>> = selection
+            .entries
+            .iter()
+            .map(|(entry, topics)| Item {
+                entry,
+                topics: topics.iter().map(|&t| &settings.topics[t]).collect(),
+                summary: summary(settings, entry),
+            })
+            .collect();
         FeedView {
             slug,
             labels: settings.site.labels,
@@ -311,21 +346,13 @@ fn views<'a>(
             html_url: format!("{}{anchor}", site.base_url),
             // Entries are newest first, but `updated` is what orders them only up to ties on
             // the second, so take the maximum rather than the first.
-            updated: selection
-                .entries
+            updated: entries
                 .iter()
-                .map(|(e, _)| e.updated)
+                .map(|i| i.entry.updated)
                 .max()
                 .unwrap_or(empty_updated),
             total: selection.total,
-            entries: selection
-                .entries
-                .iter()
-                .map(|(entry, topics)| Item {
-                    entry,
-                    topics: topics.iter().map(|&t| &settings.topics[t]).collect(),
-                })
-                .collect(),
+            entries,
         }
     };
     let mut views = vec![view(

@@ -12,13 +12,13 @@ pub(super) fn feed(
 ) -> rusqlite::Result<FeedRows> {
     // The newest keys are picked first and only then their rows read: sorting carries the
     // key and the order columns, not every member's summary and topics.
-    const COLUMNS: &str =
-        "e.id, e.key, e.title, e.link, e.summary, e.published, e.updated, e.topics";
+    const COLUMNS: &str = "e.id, e.key, e.title, e.link, e.summary, e.published, e.updated, \
+         (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key), e.topics";
     const ORDER: &str = "ORDER BY e.updated_ts DESC, e.published DESC, e.id";
     // The same order, led by the topic's own copy of `updated_ts`, which its key has.
     const TOPIC_ORDER: &str = "ORDER BY t.updated_ts DESC, e.published DESC, e.id";
     fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredEntry, Vec<String>)> {
-        let topics: String = r.get(7)?;
+        let topics: String = r.get(8)?;
         Ok((stored_entry(r)?, topic_ids(&topics)))
     }
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -57,8 +57,9 @@ pub(super) fn feed(
 
 pub(super) fn entries(conn: &Connection) -> rusqlite::Result<Vec<StoredEntry>> {
     let mut stmt = conn.prepare(
-        "SELECT id, key, title, link, summary, published, updated FROM entries
-         ORDER BY updated_ts DESC, published DESC, id",
+        "SELECT e.id, e.key, e.title, e.link, e.summary, e.published, e.updated,
+             (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key)
+         FROM entries e ORDER BY e.updated_ts DESC, e.published DESC, e.id",
     )?;
     stmt.query_map([], stored_entry)?.collect()
 }
@@ -76,7 +77,8 @@ pub(super) fn origins(conn: &Connection, key: &EntryKey) -> rusqlite::Result<Vec
     .collect()
 }
 
-/// A [`StoredEntry`] from the columns id, key, title, link, summary, published, updated.
+/// A [`StoredEntry`] from the columns id, key, title, link, summary, published, updated and
+/// the entry's first source.
 fn stored_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
     Ok(StoredEntry {
         id: r.get(0)?,
@@ -86,5 +88,6 @@ fn stored_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
         summary: r.get(4)?,
         published: parse_time(&r.get::<_, String>(5)?),
         updated: parse_time(&r.get::<_, String>(6)?),
+        source: r.get(7)?,
     })
 }
