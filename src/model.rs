@@ -73,6 +73,6 @@ pub struct StoredEntry {
     pub summary: Option<String>,
     pub published: DateTime<FixedOffset>,
     pub updated: DateTime<FixedOffset>,
-    /// The source of its first row, by id: what an entry without a summary is described by.
+    /// One of its sources (the first by id): what an entry without a summary is described by.
     pub source: Option<String>,
 }

@@ -65,15 +65,19 @@ pub fn suggest(body: &[u8], content_type: Option<&str>, url: &Url, tz: Tz) -> Su
         };
     }
     let (page, _) = decode::decode_html(body, content_type);
-    let title = page_title(&page).unwrap_or_else(|| url.to_string());
-    if let Some(feed) = linked_feed(&page, url) {
+    let doc = match extract::html::document(&page) {
+        Ok(doc) => doc,
+        Err(e) => return Suggestion::Nothing { why: e.to_string() },
+    };
+    let title = page_title(&doc).unwrap_or_else(|| url.to_string());
+    if let Some(feed) = linked_feed(&doc, url) {
         return Suggestion::Feed {
             url: feed,
             title,
             why: "the page links its feed",
         };
     }
-    let mut found = extract::suggest::candidates(&page, tz);
+    let mut found = extract::suggest::candidates_in(&doc, tz);
     // The first candidate the configuration compiler accepts and that gives entries wins.
     while !found.is_empty() {
         let best = found.remove(0);
@@ -88,7 +92,7 @@ pub fn suggest(body: &[u8], content_type: Option<&str>, url: &Url, tz: Tz) -> Su
         }
     }
     Suggestion::Nothing {
-        why: if extract::suggest::needs_javascript(&page) {
+        why: if extract::suggest::needs_javascript(&doc) {
             "the page has almost no text but scripts: it is likely built by JavaScript, which \
              kairan does not run; look for a feed or an API the page reads"
                 .to_owned()
@@ -213,8 +217,7 @@ fn feed_title(body: &[u8]) -> Option<String> {
     feed.title.map(|t| t.content.trim().to_owned())
 }
 
-fn page_title(page: &str) -> Option<String> {
-    let doc = Html::parse_document(page);
+fn page_title(doc: &Html) -> Option<String> {
     let title = Selector::parse("head > title").expect("a valid selector");
     let text: String = doc.select(&title).next()?.text().collect();
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -227,8 +230,7 @@ fn page_title(page: &str) -> Option<String> {
 }
 
 /// The feed a page names in `<link rel="alternate" type="…">`, resolved against its URL.
-fn linked_feed(page: &str, url: &Url) -> Option<Url> {
-    let doc = Html::parse_document(page);
+fn linked_feed(doc: &Html, url: &Url) -> Option<Url> {
     let links = Selector::parse("link[rel~=alternate][href][type]").expect("a valid selector");
     doc.select(&links).find_map(|l| {
         let kind = l.value().attr("type")?.to_ascii_lowercase();

@@ -265,7 +265,7 @@ fn configuration_errors_name_file_line_and_key() {
         (
             &(config(&feed_source("a", "http://127.0.0.1:1/a")) + "[serve]\nmax_connections = 0\n"),
             "`serve.max_connections`",
-            "expected at least 1, found 0",
+            "expected 1 to 1048576, found 0",
         ),
         (
             &(config(&feed_source("a", "http://127.0.0.1:1/a"))

@@ -5,6 +5,7 @@ use super::raw::{
     DEFAULT_MAX_ENTRIES, DEFAULT_TIMEZONE, RawConfig, RawFetch, RawSelect, RawServe, RawSite,
     RawSource, RawTopic, unplaced,
 };
+use super::values::{line_col, parse_interval, parse_source_url, selector_problem};
 use super::{Config, ConfigError, ServeLimits, ServeSettings};
 use crate::classify::{Classifier, Topic};
 use crate::extract::html::{Field, Selectors};
@@ -17,7 +18,7 @@ use chrono_tz::Tz;
 use scraper::Selector;
 use scraper::error::SelectorErrorKind;
 use std::ops::Range;
-use std::path::Path;
+
 use std::time::Duration;
 use toml::Spanned;
 use url::Url;
@@ -217,9 +218,19 @@ impl Compiler<'_> {
             })?;
         let limits = ServeLimits {
             header_timeout,
-            max_connections: self.at_least(s.max_connections, 1, "serve.max_connections")?,
-            max_header_bytes: self.at_least(s.max_header_bytes, 1024, "serve.max_header_bytes")?,
-            max_uri_bytes: self.at_least(s.max_uri_bytes, 256, "serve.max_uri_bytes")?,
+            max_connections: self.between(
+                s.max_connections,
+                1,
+                1 << 20,
+                "serve.max_connections",
+            )?,
+            max_header_bytes: self.between(
+                s.max_header_bytes,
+                1024,
+                1 << 20,
+                "serve.max_header_bytes",
+            )?,
+            max_uri_bytes: self.between(s.max_uri_bytes, 256, 1 << 20, "serve.max_uri_bytes")?,
         };
         Ok(ServeSettings {
             listen,
@@ -229,14 +240,20 @@ impl Compiler<'_> {
         })
     }
 
-    /// A count of at least `min`, that fits in memory's own counts.
-    fn at_least(&self, value: Spanned<u64>, min: u64, key: &str) -> Result<usize, ConfigError> {
+    /// A count from `min` to `max`.
+    fn between(
+        &self,
+        value: Spanned<u64>,
+        min: u64,
+        max: u64,
+        key: &str,
+    ) -> Result<usize, ConfigError> {
         let span = value.span();
         let n = value.into_inner();
         usize::try_from(n)
             .ok()
-            .filter(|_| n >= min)
-            .ok_or_else(|| self.invalid(span, key, format!("expected at least {min}, found {n}")))
+            .filter(|_| (min..=max).contains(&n))
+            .ok_or_else(|| self.invalid(span, key, format!("expected {min} to {max}, found {n}")))
     }
 
     fn source(&self, s: RawSource) -> Result<Source, ConfigError> {
@@ -378,72 +395,4 @@ impl Compiler<'_> {
             ))
         }
     }
-}
-
-/// Accepts http(s) and file URLs, and plain paths (made absolute against the working directory).
-fn parse_source_url(value: &str) -> Option<Url> {
-    match Url::parse(value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => Some(url),
-        Ok(_) => None,
-        Err(url::ParseError::RelativeUrlWithoutBase) => {
-            let path = Path::new(value);
-            let absolute = if path.is_absolute() {
-                path.to_path_buf()
-            } else {
-                std::env::current_dir().ok()?.join(path)
-            };
-            Url::from_file_path(absolute).ok()
-        }
-        Err(_) => None,
-    }
-}
-
-/// What is wrong with a selector, in words: scraper's own message for the commonest mistakes
-/// is "Unexpected error occurred. Please report this to the developer" and a debug dump.
-fn selector_problem(e: &SelectorErrorKind) -> String {
-    use SelectorErrorKind::UnexpectedSelectorParseError;
-    let UnexpectedSelectorParseError(kind) = e else {
-        return e.to_string();
-    };
-    let debug = format!("{kind:?}");
-    let name = debug.split(['(', ' ', '{']).next().unwrap_or_default();
-    match name {
-        "ClassNeedsIdent" => "a class name must follow \".\"".to_owned(),
-        "EmptySelector" => "the selector is empty".to_owned(),
-        "DanglingCombinator" => "a combinator (>, +, ~) has nothing after it".to_owned(),
-        "InvalidState" => "a pseudo-class or attribute is not closed".to_owned(),
-        // The variant's name, split into words: `NoQualifiedNameInAttributeSelector` →
-        // "no qualified name in attribute selector".
-        _ => name
-            .chars()
-            .enumerate()
-            .flat_map(|(i, c)| {
-                let space = (i > 0 && c.is_ascii_uppercase()).then_some(' ');
-                space.into_iter().chain(c.to_lowercase())
-            })
-            .collect(),
-    }
-}
-
-/// A duration written as a number and a unit: `90s`, `30m`, `1h`, `1d`.
-fn parse_interval(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let n: u64 = text[..split].parse().ok()?;
-    let unit = match text[split..].trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        _ => return None,
-    };
-    Some(Duration::from_secs(n.checked_mul(unit)?))
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, column)
 }

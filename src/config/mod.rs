@@ -8,6 +8,7 @@
 
 pub mod compile;
 pub mod raw;
+mod values;
 
 use crate::classify::Classifier;
 use std::path::{Path, PathBuf};
@@ -144,36 +145,28 @@ impl Config {
     }
 }
 
-/// `path` made absolute and rid of `.` and `..` by its text, through the real location of its
-/// nearest existing ancestor, so that a symlink or `a/../b` cannot hide that two paths meet.
+/// `path` as the system resolves it: its longest existing part through the file system
+/// (symlinks and `..` as the kernel follows them), the rest, which does not exist yet, by its
+/// text. So a symlink or `a/../b` cannot hide that two paths meet.
 fn absolute(path: &Path) -> PathBuf {
-    let mut clean = PathBuf::new();
-    for part in std::path::absolute(path)
-        .unwrap_or_else(|_| path.to_owned())
-        .components()
-    {
+    let full = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let parts: Vec<std::path::Component<'_>> = full.components().collect();
+    // The longest prefix that exists, canonicalized as it is written.
+    let (mut real, rest) = (0..=parts.len())
+        .rev()
+        .find_map(|n| {
+            let prefix: PathBuf = parts[..n].iter().collect();
+            prefix.canonicalize().ok().map(|r| (r, &parts[n..]))
+        })
+        .unwrap_or_else(|| (PathBuf::new(), &parts[..]));
+    for part in rest {
         match part {
             std::path::Component::ParentDir => {
-                clean.pop();
+                real.pop();
             }
             std::path::Component::CurDir => {}
-            other => clean.push(other),
+            other => real.push(other),
         }
     }
-    let mut existing = clean.as_path();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                existing = parent;
-            }
-            _ => return clean,
-        }
-    }
-    let mut real = existing
-        .canonicalize()
-        .unwrap_or_else(|_| existing.to_owned());
-    real.extend(rest.iter().rev());
     real
 }

@@ -86,6 +86,11 @@ pub fn extract(page: &str, select: &Selectors) -> Result<Vec<RawRow>, ExtractErr
     rows(&parse(page, false)?, select)
 }
 
+/// A page parsed as extraction parses it: refused past [`MAX_DEPTH`] levels of nesting.
+pub fn document(page: &str) -> Result<Html, ExtractError> {
+    parse(page, false)
+}
+
 /// The rows of a parsed listing page.
 pub(super) fn rows(document: &Html, select: &Selectors) -> Result<Vec<RawRow>, ExtractError> {
     let rows: Vec<RawRow> = document

@@ -2,7 +2,6 @@
 //! `serve` ("the feed, but only entries that mention X"). Words match the title and summary
 //! after the folding topic rules use, so `ＳＭＳ` finds `SMS`.
 
-use crate::model::StoredEntry;
 use crate::text::fold;
 
 /// Longest query accepted, in bytes.
@@ -46,9 +45,15 @@ impl Filter {
                     Ok(folded)
                 }
             };
-            match &*key {
-                "q" => filter.q.push(word()?),
-                "exclude" => filter.exclude.push(word()?),
+            let written = match &*key {
+                "q" => {
+                    filter.q.push(word()?);
+                    filter.q.last().cloned()
+                }
+                "exclude" => {
+                    filter.exclude.push(word()?);
+                    filter.exclude.last().cloned()
+                }
                 "limit" => {
                     let n = value
                         .parse::<usize>()
@@ -62,14 +67,16 @@ impl Filter {
                     if filter.limit.replace(n).is_some() {
                         return Err("limit is given twice".to_owned());
                     }
+                    Some(n.to_string())
                 }
                 other => {
                     return Err(format!(
                         "unknown parameter \"{other}\": q, exclude and limit are accepted"
                     ));
                 }
-            }
-            raw.push((key.into_owned(), value.trim().to_owned()));
+            };
+            // Written back folded: `q=SMS` and `q=ＳＭＳ` are one variant, with one URL.
+            raw.extend(written.map(|w| (key.into_owned(), w)));
         }
         raw.sort();
         filter.canonical = url::form_urlencoded::Serializer::new(String::new())
@@ -78,13 +85,10 @@ impl Filter {
         Ok(filter)
     }
 
-    /// Whether the filter lets `entry` through (the limit aside).
-    pub fn keeps(&self, entry: &StoredEntry) -> bool {
-        let text = fold(&format!(
-            "{}\n{}",
-            entry.title,
-            entry.summary.as_deref().unwrap_or("")
-        ));
+    /// Whether the filter lets an entry through (the limit aside), by the title and summary
+    /// its feed shows.
+    pub fn keeps(&self, title: &str, summary: &str) -> bool {
+        let text = fold(&format!("{title}\n{summary}"));
         self.q.iter().all(|w| text.contains(w.as_str()))
             && !self.exclude.iter().any(|w| text.contains(w.as_str()))
     }
@@ -101,10 +105,9 @@ mod tests {
         assert_eq!(f.q, ["sms"]);
         assert_eq!(f.exclude, ["android"]);
         assert_eq!(f.limit, Some(5));
-        assert_eq!(
-            f.canonical,
-            "exclude=Android&limit=5&q=%EF%BC%B3%EF%BC%AD%EF%BC%B3"
-        );
+        assert_eq!(f.canonical, "exclude=android&limit=5&q=sms");
+        assert_eq!(Filter::parse("q=SMS", 100).unwrap().canonical, "q=sms");
+        assert_eq!(Filter::parse("&", 100).unwrap().canonical, "");
         for (bad, says) in [
             ("limit=0", "limit must be"),
             ("limit=101", "limit must be"),

@@ -208,8 +208,9 @@ pub fn publish(
             None => published.unchanged += 1,
         }
     }
-    for (s, path) in staged.into_iter().zip(&published.written) {
-        s.commit().map_err(fail(&out.join(path)))?;
+    for s in staged {
+        let path = s.path().to_owned();
+        s.commit().map_err(fail(&path))?;
     }
     if !published.written.is_empty() {
         for dir in &dirs {
@@ -280,7 +281,8 @@ pub fn render_variant(
     let mut views = views(settings, &head, feeds, empty_updated);
     let at = views.iter().position(|v| v.slug == slug)?;
     let mut view = views.swap_remove(at);
-    view.entries.retain(|item| filter.keeps(item.entry));
+    view.entries
+        .retain(|item| filter.keeps(&item.entry.title, &item.summary));
     view.total = view.entries.len();
     if let Some(n) = filter.limit {
         view.entries.truncate(n);

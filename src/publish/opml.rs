@@ -9,11 +9,8 @@ pub fn render(site: &Head<'_>, views: &[FeedView<'_>]) -> Vec<u8> {
     let _ = writeln!(out, "    <title>{}</title>", escape(&site.title));
     let _ = writeln!(out, "    <ownerName>{}</ownerName>", escape(&site.author));
     out.push_str("  </head>\n  <body>\n");
-    let _ = writeln!(
-        out,
-        "    <outline text=\"{0}\" title=\"{0}\">",
-        escape(&site.title)
-    );
+    // A folder has only a text: the W3C validator asks any outline with more for a type.
+    let _ = writeln!(out, "    <outline text=\"{}\">", escape(&site.title));
     for v in views {
         // type="rss" is what readers look for in OPML, whatever the feed's format.
         let _ = writeln!(

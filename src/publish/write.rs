@@ -38,6 +38,11 @@ pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Option<Staged>> {
 }
 
 impl Staged {
+    /// The file it replaces.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Renames the new content over the old, so a reader (or a crash) sees either the old file
     /// or the new, never half. Durable once its directory is synced ([`sync_dir`]).
     pub fn commit(mut self) -> io::Result<()> {

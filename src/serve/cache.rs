@@ -78,6 +78,11 @@ impl Cached {
         }
     }
 
+    /// When the file last changed, as served.
+    pub fn last_modified(&self) -> DateTime<Utc> {
+        self.last_modified
+    }
+
     /// The response to a GET or HEAD for this file: 304 when the client's copy is current,
     /// else the best encoding it accepts; `cache_control` is the server's, the same for every
     /// file.

@@ -32,7 +32,7 @@ pub async fn serve(
         .header_read_timeout(limits.header_timeout)
         .max_header_size(limits.max_header_bytes)
         // The read buffer bounds a head that never ends; hyper's smallest is 8 KiB.
-        .max_buf_size((2 * limits.max_header_bytes).max(8192));
+        .max_buf_size(limits.max_header_bytes.saturating_mul(2).max(8192));
     let capacity = connection_capacity(limits.max_connections);
     let slots = Arc::new(Semaphore::new(capacity));
     let (stop, stopping) = watch::channel(false);

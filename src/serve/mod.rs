@@ -112,14 +112,21 @@ impl Snapshot {
         }
     }
 
-    /// The feed at `path` narrowed by `filter`: from the cache, or rendered now and kept.
-    fn variant(&self, config: &Config, path: &str, filter: &Filter) -> Option<Arc<Cached>> {
-        let (kind, slug) = Kind::of_feed(path)?;
-        let key = format!("{path}?{}", filter.canonical);
+    /// A variant rendered before, by its key (`path?canonical query`).
+    fn cached(&self, key: &str) -> Option<Arc<Cached>> {
         let mut cache = self.variants.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(hit) = cache.get(&key) {
-            return Some(hit.clone());
-        }
+        cache.get(key).cloned()
+    }
+
+    fn keep(&self, key: String, file: Arc<Cached>) {
+        let mut cache = self.variants.lock().unwrap_or_else(|e| e.into_inner());
+        cache.put(key, file);
+    }
+
+    /// The feed at `path` narrowed by `filter`, rendered and compressed now: off the async
+    /// threads, and without the cache's lock, which other requests wait on.
+    fn render(&self, config: &Config, path: &str, filter: &Filter) -> Option<Arc<Cached>> {
+        let (kind, slug) = Kind::of_feed(path)?;
         let bytes = publish::render_variant(
             &config.publishing(),
             &self.feeds,
@@ -128,11 +135,34 @@ impl Snapshot {
             slug,
             filter,
         )?;
-        let built = self.last_refresh.unwrap_or_else(Utc::now);
-        let file = Arc::new(Cached::new(kind, &bytes, built));
-        cache.put(key, file.clone());
-        Some(file)
+        // The variant changed when its feed did.
+        let since = self
+            .files
+            .get(path)
+            .map_or_else(Utc::now, Cached::last_modified);
+        Some(Arc::new(Cached::new(kind, &bytes, since)))
     }
+}
+
+/// A feed narrowed by a reader's query: from the snapshot's cache, or rendered on a blocking
+/// thread and kept.
+async fn variant(
+    app: &Arc<App>,
+    snapshot: Arc<Snapshot>,
+    path: &str,
+    filter: Filter,
+) -> Option<Arc<Cached>> {
+    let key = format!("{path}?{}", filter.canonical);
+    if let Some(hit) = snapshot.cached(&key) {
+        return Some(hit);
+    }
+    let (app, path, held) = (app.clone(), path.to_owned(), snapshot.clone());
+    let made = tokio::task::spawn_blocking(move || held.render(&app.config, &path, &filter))
+        .await
+        .ok()
+        .flatten()?;
+    snapshot.keep(key, made.clone());
+    Some(made)
 }
 
 /// What the store already holds, so that a restart serves at once what was published. A state
@@ -326,17 +356,18 @@ async fn published(
             "" => "index.html",
             p => p,
         };
-        let snapshot = app.snapshot.load();
-        let query = uri.query().filter(|q| !q.is_empty());
-        match (query, Kind::of_feed(key)) {
+        let snapshot = app.snapshot.load_full();
+        let filter = uri
+            .query()
+            .filter(|_| Kind::of_feed(key).is_some() && snapshot.files.get(key).is_some())
+            .map(|q| Filter::parse(q, app.config.site.max_entries));
+        match filter {
             _ if snapshot.files.is_empty() => not_ready(),
-            (Some(query), Some(_)) if snapshot.files.get(key).is_some() => {
-                match Filter::parse(query, app.config.site.max_entries) {
-                    Err(reason) => (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response(),
-                    Ok(filter) => match snapshot.variant(&app.config, key, &filter) {
-                        Some(file) => file.respond(&method, &headers, &app.cache_control),
-                        None => StatusCode::NOT_FOUND.into_response(),
-                    },
+            Some(Err(reason)) => (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response(),
+            Some(Ok(filter)) if !filter.canonical.is_empty() => {
+                match variant(&app, snapshot, key, filter).await {
+                    Some(file) => file.respond(&method, &headers, &app.cache_control),
+                    None => StatusCode::NOT_FOUND.into_response(),
                 }
             }
             _ => match snapshot.files.get(key) {

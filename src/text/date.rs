@@ -189,6 +189,11 @@ fn era_at(s: &str, i: usize) -> Option<(Option<NaiveDate>, usize)> {
                     .get(era + 1)
                     .is_none_or(|next| first(next).is_some_and(|n| *d < n))
         });
+    // An abbreviation that is no date of its era is likely no date at all (a version such as
+    // `R1.2.3`): the scan goes on to what follows.
+    if !kanji && date.is_none() {
+        return None;
+    }
     Some((date, s.len() - end.len()))
 }
 
@@ -231,6 +236,12 @@ fn digits(s: &str, min: usize, max: usize) -> Option<(u32, &str)> {
 
 /// An optional `HH:MM[:SS]` after the date, separated by spaces or `T`.
 fn time_after(s: &str) -> Option<NaiveTime> {
+    // A weekday may stand between them: `2023年9月12日(火) 10:30`.
+    let s = s.trim_start_matches(' ');
+    let s = ["月", "火", "水", "木", "金", "土", "日"]
+        .iter()
+        .find_map(|d| s.strip_prefix('(')?.strip_prefix(d)?.strip_prefix(')'))
+        .unwrap_or(s);
     let s = s.trim_start_matches([' ', 'T', '(', ')']);
     let (h, rest) = digits(s, 1, 2)?;
     let rest = rest.strip_prefix(':')?;
@@ -351,17 +362,15 @@ mod tests {
         assert_eq!(p("昭和64年1月7日"), "1989-01-07T00:00:00+09:00");
         assert_eq!(p("平成元年1月8日"), "1989-01-08T00:00:00+09:00");
         assert_eq!(p("2023年9月12日(火)"), "2023-09-12T00:00:00+09:00");
+        assert_eq!(p("2023年9月12日（火） 10:30"), "2023-09-12T10:30:00+09:00");
+        // A version number is not an era date, and does not hide the date after it.
+        assert_eq!(p("v R1.2.3 (2023/09/12)"), "2023-09-12T00:00:00+09:00");
         // Outside their era: the day after 平成 ended, the day before 令和 began.
-        for s in [
-            "平成31年5月1日",
-            "令和元年4月30日",
-            "H32.1.1",
-            "昭和64年1月8日",
-        ] {
+        for s in ["平成31年5月1日", "令和元年4月30日", "昭和64年1月8日"] {
             assert!(matches!(parse(s, Tokyo), Err(DateError::Invalid(_))), "{s}");
         }
         // A letter inside a word or number is not an era.
-        for s in ["FY5.9.12", "AR5.9.12", "版R5"] {
+        for s in ["FY5.9.12", "AR5.9.12", "版R5", "H32.1.1"] {
             assert!(parse(s, Tokyo).is_err(), "{s}");
         }
     }

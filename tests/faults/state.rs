@@ -139,12 +139,16 @@ fn an_output_directory_that_is_or_holds_the_state_is_refused_before_anything_is_
     std::fs::create_dir(&data).unwrap();
     std::os::unix::fs::symlink(&data, ws.dir.join("link")).unwrap();
     let config = ws.dir.join("kairan.toml");
-    let cases: [(&str, &str, &str); 5] = [
+    // `lnk/..` is where the link points, one up: `other`, not the workspace.
+    std::fs::create_dir_all(ws.dir.join("other/deep")).unwrap();
+    std::os::unix::fs::symlink(ws.dir.join("other/deep"), ws.dir.join("lnk")).unwrap();
+    let cases: [(&str, &str, &str); 6] = [
         ("data/kairan.db", "data/kairan.db", "is the state file"),
         ("data", "data/kairan.db", "holds the state file"),
         ("data/./", "data/sub/../kairan.db", "holds the state file"),
         ("link", "data/kairan.db", "holds the state file"),
         ("new/out", "new/out/state/kairan.db", "holds the state file"),
+        ("lnk/../pub", "other/pub/kairan.db", "holds the state file"),
     ];
     for (out, state, says) in cases {
         let o = kairan(
@@ -171,6 +175,10 @@ fn an_output_directory_that_is_or_holds_the_state_is_refused_before_anything_is_
             "{out} {state}"
         );
         assert!(!ws.dir.join("new").exists(), "{out} {state}: nothing made");
+        assert!(
+            !ws.dir.join("other/pub").exists(),
+            "{out} {state}: nothing made"
+        );
         assert!(server.requests("/list.html").is_empty(), "nothing fetched");
     }
     // The same from the configuration file's own keys.

@@ -139,6 +139,8 @@ def check_opml(out, feeds, problems):
     for o in root.iter("outline"):
         if not (o.get("text") or "").strip():
             problems.append(f"feeds.opml: outline {o.attrib} has no text")
+        if set(o.attrib) - {"text"} and not o.get("type"):
+            problems.append(f"feeds.opml: outline {o.attrib} has more than a text but no type (W3C)")
         if (o.get("xmlUrl") or o.get("type")) and not (o.get("type") and o.get("xmlUrl")):
             problems.append(f"feeds.opml: feed outline {o.attrib} needs type and xmlUrl")
     urls = [o.get("xmlUrl") for o in root.iter("outline") if o.get("xmlUrl")]

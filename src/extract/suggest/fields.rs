@@ -1,7 +1,7 @@
 //! Where each field sits in a group's rows: every element of every row by its path from the
 //! row, and which paths hold the date, the link, the title and the summary.
 
-use super::{MAX_FIELD_DEPTH, Slots, signature};
+use super::{MAX_FIELD_DEPTH, MAX_SLOTS, Slots, signature};
 use crate::extract::html::{date_text, text};
 use crate::text::date;
 use chrono_tz::Tz;
@@ -10,15 +10,14 @@ use std::collections::HashMap;
 
 /// Every element within each row, by its path from the row (`a > p.news-list__ttl`, `""` for
 /// the row itself); where a row has no link of its own, also its next sibling's (`+ dd > a`),
-/// as in a `dt` date followed by a `dd` title.
-pub(super) fn slots<'a>(rows: &[ElementRef<'a>]) -> Slots<'a> {
+/// as in a `dt` date followed by a `dd` title. `None` past [`MAX_SLOTS`] paths.
+pub(super) fn slots<'a>(rows: &[ElementRef<'a>]) -> Option<Slots<'a>> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut slots: Slots<'a> = Vec::new();
     for (r, row) in rows.iter().enumerate() {
         let mut starts = vec![(*row, String::new())];
-        let own_link = is_link(*row) || row.descendants().filter_map(ElementRef::wrap).any(is_link);
         if let Some(next) = row.next_siblings().find_map(ElementRef::wrap)
-            && !own_link
+            && !holds_link(*row)
             && signature(next) != signature(*row)
         {
             starts.push((next, format!("+ {}", signature(next))));
@@ -31,12 +30,15 @@ pub(super) fn slots<'a>(rows: &[ElementRef<'a>]) -> Slots<'a> {
                     slots.len() - 1
                 });
                 slots[at].1[r].get_or_insert(e);
+                if slots.len() > MAX_SLOTS {
+                    return None;
+                }
                 if depth < MAX_FIELD_DEPTH {
-                    for child in e.children().filter_map(ElementRef::wrap).rev() {
+                    for (child, step) in steps(e).into_iter().rev() {
                         let sub = if path.is_empty() {
-                            step(child)
+                            step
                         } else {
-                            format!("{path} > {}", step(child))
+                            format!("{path} > {step}")
                         };
                         stack.push((child, sub, depth + 1));
                     }
@@ -44,27 +46,38 @@ pub(super) fn slots<'a>(rows: &[ElementRef<'a>]) -> Slots<'a> {
             }
         }
     }
-    slots
+    Some(slots)
 }
 
-/// An element as one step of a path: its signature, and its position where siblings share it
-/// (the cells of a table row).
-fn step(e: ElementRef<'_>) -> String {
-    let sig = signature(e);
-    let siblings = e
-        .parent()
-        .map(|p| {
-            p.children()
-                .filter_map(ElementRef::wrap)
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    if siblings.iter().filter(|s| signature(**s) == sig).count() > 1 {
-        let n = siblings.iter().position(|s| s.id() == e.id()).unwrap_or(0) + 1;
-        format!("{sig}:nth-child({n})")
-    } else {
-        sig
+/// An element's children as steps of a path: each one's signature, and its position where
+/// siblings share it (the cells of a table row). One pass over the siblings.
+fn steps(e: ElementRef<'_>) -> Vec<(ElementRef<'_>, String)> {
+    let children: Vec<(usize, ElementRef<'_>, String)> = e
+        .children()
+        .filter_map(ElementRef::wrap)
+        .enumerate()
+        .map(|(i, c)| (i + 1, c, signature(c)))
+        .collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (_, _, sig) in &children {
+        *count.entry(sig.as_str()).or_default() += 1;
     }
+    children
+        .iter()
+        .map(|(n, c, sig)| {
+            let step = if count[sig.as_str()] > 1 {
+                format!("{sig}:nth-child({n})")
+            } else {
+                sig.clone()
+            };
+            (*c, step)
+        })
+        .collect()
+}
+
+/// Whether an element is a link or holds one.
+pub(super) fn holds_link(e: ElementRef<'_>) -> bool {
+    is_link(e) || e.descendants().filter_map(ElementRef::wrap).any(is_link)
 }
 
 pub(super) fn is_link(e: ElementRef<'_>) -> bool {

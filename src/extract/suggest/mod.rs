@@ -11,9 +11,10 @@ use super::html::{Field, Selectors, parse, rows as extract, text};
 use crate::model::{RawDate, RawRow};
 use crate::text::date;
 use chrono_tz::Tz;
-use fields::{fields, is_link, slots};
+use fields::{fields, holds_link, is_link, slots};
 use scraper::{ElementRef, Html, Selector};
 use selectors::{field_selector, item_selector};
+use std::collections::HashMap;
 use std::fmt::Write;
 
 /// The selectors of a `[source.select]` table, as written.
@@ -63,17 +64,11 @@ pub struct Candidate {
 impl Candidate {
     /// One line on what it is: `62 rows, 62 dated, titles of 31 characters`.
     pub fn summary(&self) -> String {
-        let titles: usize = self
-            .rows
-            .iter()
-            .filter_map(|r| r.title.as_deref())
-            .map(|t| t.trim().chars().count())
-            .sum();
         let mut s = format!(
-            "{} rows, {} dated, titles of {} characters on average",
+            "{} rows, {} dated, titles of {:.0} characters on average",
             self.rows.len(),
             self.dated,
-            titles / self.rows.len().max(1)
+            title_length(&self.rows)
         );
         for flaw in &self.flaws {
             s.push_str("; ");
@@ -127,6 +122,10 @@ pub fn quoted(s: &str) -> String {
 
 /// Fewest rows a listing has.
 const MIN_ROWS: usize = 3;
+/// Most rows a listing has: a larger group is a page's markup, not a listing a feed follows.
+const MAX_ROWS: usize = 2000;
+/// Most distinct paths within a group's rows: beyond, the rows are documents, not rows.
+const MAX_SLOTS: usize = 2000;
 /// Groups of siblings examined in one page, the largest.
 const MAX_GROUPS: usize = 40;
 /// How deep inside a row its fields are looked for.
@@ -135,10 +134,12 @@ const MAX_FIELD_DEPTH: usize = 6;
 /// Every listing found in `page`, best first; none when the page cannot be parsed or has no
 /// repeated structure with links. Dates are read in `tz`.
 pub fn candidates(page: &str, tz: Tz) -> Vec<Candidate> {
-    let Ok(doc) = parse(page, false) else {
-        return Vec::new();
-    };
-    let mut groups = groups(&doc);
+    parse(page, false).map_or_else(|_| Vec::new(), |doc| candidates_in(&doc, tz))
+}
+
+/// [`candidates`] in a page already parsed (by [`super::html::document`]).
+pub fn candidates_in(doc: &Html, tz: Tz) -> Vec<Candidate> {
+    let mut groups = groups(doc);
     groups.retain(|g| g.iter().filter(|row| carries_link(**row)).count() >= MIN_ROWS);
     // The largest groups only: a sitemap of hundreds of small link lists would otherwise cost
     // a verified selector search each, and a listing is rarely among a page's smallest lists.
@@ -146,7 +147,7 @@ pub fn candidates(page: &str, tz: Tz) -> Vec<Candidate> {
     groups.truncate(MAX_GROUPS);
     let mut found: Vec<Candidate> = groups
         .into_iter()
-        .filter_map(|rows| candidate(&doc, &rows, tz))
+        .filter_map(|rows| candidate(doc, &rows, tz))
         .collect();
     found.sort_by(|a, b| b.score.total_cmp(&a.score));
     // One candidate per row set: the same rows reached from two groups are one listing.
@@ -162,20 +163,15 @@ pub fn candidates(page: &str, tz: Tz) -> Vec<Candidate> {
 
 /// Whether a row has a link: itself, inside it, or in the sibling after it (a `dt`'s `dd`).
 fn carries_link(row: ElementRef<'_>) -> bool {
-    let within =
-        |e: ElementRef<'_>| is_link(e) || e.descendants().filter_map(ElementRef::wrap).any(is_link);
-    within(row)
+    holds_link(row)
         || row
             .next_siblings()
             .find_map(ElementRef::wrap)
-            .is_some_and(within)
+            .is_some_and(holds_link)
 }
 
 /// Whether a page with no candidate looks like one that builds its content with scripts.
-pub fn needs_javascript(page: &str) -> bool {
-    let Ok(doc) = parse(page, false) else {
-        return false;
-    };
+pub fn needs_javascript(doc: &Html) -> bool {
     let scripts = Selector::parse("script").expect("a valid selector");
     let body = Selector::parse("body").expect("a valid selector");
     let words = doc
@@ -185,7 +181,8 @@ pub fn needs_javascript(page: &str) -> bool {
     doc.select(&scripts).next().is_some() && words < 40
 }
 
-/// Siblings of one signature (tag and classes) under one parent, at least [`MIN_ROWS`] of them.
+/// Siblings of one signature (tag and classes) under one parent, at least [`MIN_ROWS`] and at
+/// most [`MAX_ROWS`] of them.
 fn groups(doc: &Html) -> Vec<Vec<ElementRef<'_>>> {
     let mut out = Vec::new();
     for parent in doc
@@ -193,19 +190,21 @@ fn groups(doc: &Html) -> Vec<Vec<ElementRef<'_>>> {
         .descendants()
         .filter_map(ElementRef::wrap)
     {
-        let mut by_sig: Vec<(String, Vec<ElementRef<'_>>)> = Vec::new();
+        let mut by_sig: HashMap<String, Vec<ElementRef<'_>>> = HashMap::new();
+        let mut order = Vec::new();
         for child in parent.children().filter_map(ElementRef::wrap) {
             let sig = signature(child);
-            match by_sig.iter_mut().find(|(s, _)| *s == sig) {
-                Some((_, v)) => v.push(child),
-                None => by_sig.push((sig, vec![child])),
+            let rows = by_sig.entry(sig.clone()).or_default();
+            if rows.is_empty() {
+                order.push(sig);
             }
+            rows.push(child);
         }
         out.extend(
-            by_sig
+            order
                 .into_iter()
-                .map(|(_, v)| v)
-                .filter(|v| v.len() >= MIN_ROWS),
+                .filter_map(|sig| by_sig.remove(&sig))
+                .filter(|v| (MIN_ROWS..=MAX_ROWS).contains(&v.len())),
         );
     }
     out
@@ -235,7 +234,7 @@ fn css_ident(s: &str) -> bool {
 type Slots<'a> = Vec<(String, Vec<Option<ElementRef<'a>>>)>;
 
 fn candidate(doc: &Html, group: &[ElementRef<'_>], tz: Tz) -> Option<Candidate> {
-    let slots = slots(group);
+    let slots = slots(group)?;
     let rows_with_link: Vec<usize> = (0..group.len())
         .filter(|&r| slots.iter().any(|(_, at)| at[r].is_some_and(is_link)))
         .collect();
@@ -276,15 +275,23 @@ fn candidate(doc: &Html, group: &[ElementRef<'_>], tz: Tz) -> Option<Candidate> 
         flaws,
     })
 }
+/// The rows' average title length in characters, white space aside.
+fn title_length(rows: &[RawRow]) -> f64 {
+    let chars: usize = rows
+        .iter()
+        .filter_map(|r| r.title.as_deref())
+        .map(|t| t.chars().filter(|c| !c.is_whitespace()).count())
+        .sum();
+    chars as f64 / rows.len().max(1) as f64
+}
+
 /// Words in classes and ids of the places a listing is not.
-const NOT_CONTENT: [&str; 14] = [
+const NOT_CONTENT: [&str; 12] = [
     "nav",
     "menu",
-    "breadcrumb",
     "bread",
     "footer",
     "sidebar",
-    "side",
     "pager",
     "pagination",
     "global",
@@ -318,12 +325,7 @@ fn score(rows: &[ElementRef<'_>], extracted: &[RawRow], dated: usize) -> (f64, V
         factor *= 0.3;
         flaws.push("in a part named like navigation, a sidebar or a footer");
     }
-    let title_chars: usize = extracted
-        .iter()
-        .filter_map(|r| r.title.as_deref())
-        .map(|t| t.split_whitespace().collect::<String>().chars().count())
-        .sum();
-    let title_len = title_chars as f64 / n;
+    let title_len = title_length(extracted);
     if title_len < 8.0 {
         factor *= 0.2;
         flaws.push("short link texts");
@@ -388,6 +390,16 @@ mod tests {
     }
 
     #[test]
+    fn a_placeholder_row_does_not_hide_the_listing() {
+        let rows: String = (1..=5)
+            .map(|i| format!("<li><span class=\"d\">2024/02/0{i}</span><a href=\"/n/{i}\">第{i}号 注意喚起のお知らせ</a></li>"))
+            .collect();
+        let list = format!("<ul class=\"news\"><li><a href=\"#\">準備中</a></li>{rows}</ul>");
+        let best = &candidates(&page(&list), Tokyo)[0];
+        assert_eq!(best.rows.len(), 5, "{:?}", best.select);
+    }
+
+    #[test]
     fn a_table_header_row_is_not_a_row() {
         let rows: String = (1..=4)
             .map(|i| format!("<tr><th>2022年3月{i}日</th><td><a href=\"/o/{i}.html\">古いサイトの第{i}号のお知らせ</a></td></tr>"))
@@ -397,7 +409,7 @@ mod tests {
         let best = &candidates(&page(&table), Tokyo)[0];
         assert_eq!(best.rows.len(), 4, "{:?}", best.select);
         assert!(
-            best.select.item.contains(":has(a[href])"),
+            best.select.item.contains(":has(a[href]"),
             "{:?}",
             best.select
         );

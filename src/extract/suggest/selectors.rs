@@ -1,12 +1,17 @@
-//! Writing a group as selectors: the shortest item selector that matches exactly its rows, and
-//! for each field the shortest selector that finds exactly its element in every row.
+//! Writing a group as selectors: an item selector that matches exactly its rows, and for each
+//! field a selector that finds exactly its element in every row; of those that do, the first
+//! in an order that puts class names before tags and positions, and short before long.
 
 use super::css_ident;
 use crate::extract::html::Field;
 use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 
-/// The shortest selector, class names first, that matches exactly `rows` in the document.
+/// Whole-document tries an item selector may take: each is a scan of the page.
+const MAX_ITEM_TRIES: usize = 600;
+
+/// A selector that matches exactly `rows` in the document: the row's own forms (class names
+/// first), then with one, two, three and four ancestors before them.
 pub(super) fn item_selector(doc: &Html, rows: &[ElementRef<'_>]) -> Option<String> {
     let want: Vec<NodeId> = rows.iter().map(|r| r.id()).collect();
     let exact = |css: &str| {
@@ -16,34 +21,46 @@ pub(super) fn item_selector(doc: &Html, rows: &[ElementRef<'_>]) -> Option<Strin
     };
     let row = rows[0];
     let mut own = own_forms(row);
-    // A table's header row shares the rows' tag: only rows with a link are rows.
+    // A table's header row shares the rows' tag: only rows with a link are rows, as
+    // `fields::is_link` reads links (not an empty href, not a fragment of this page).
     own.extend(
         own_forms(row)
             .into_iter()
-            .map(|f| format!("{f}:has(a[href])")),
+            .map(|f| format!("{f}:has(a[href]:not([href='']):not([href^='#']))")),
     );
+    let ancestors: Vec<Vec<String>> = row
+        .ancestors()
+        .filter_map(ElementRef::wrap)
+        .take(4)
+        .map(|a| {
+            // Markup without class names is told apart by position, the last resort.
+            let mut named = own_forms(a);
+            named.push(format!("{}:nth-child({})", a.value().name(), position(a)));
+            named
+        })
+        .collect();
     let mut context = vec![String::new()];
-    for ancestor in row.ancestors().filter_map(ElementRef::wrap).take(4) {
-        let mut forms = Vec::new();
+    let mut tries = 0;
+    for level in 0..=ancestors.len() {
         for c in &context {
             for o in &own {
                 let css = format!("{c}{o}");
                 if exact(&css) {
                     return Some(css);
                 }
-            }
-            // Markup without class names is told apart by position, the last resort.
-            let mut named = own_forms(ancestor);
-            named.push(format!(
-                "{}:nth-child({})",
-                ancestor.value().name(),
-                position(ancestor)
-            ));
-            for a in named {
-                forms.push(format!("{a} > {c}"));
+                tries += 1;
+                if tries >= MAX_ITEM_TRIES {
+                    return None;
+                }
             }
         }
-        context = forms;
+        let Some(named) = ancestors.get(level) else {
+            break;
+        };
+        context = context
+            .iter()
+            .flat_map(|c| named.iter().map(move |a| format!("{a} > {c}")))
+            .collect();
     }
     None
 }
@@ -86,28 +103,26 @@ pub(super) fn field_selector(
     } else {
         inner.split(" > ").collect()
     };
-    let last = at.iter().flatten().next()?;
+    let first = at.iter().flatten().next()?;
     let mut options: Vec<String> = Vec::new();
-    if steps.is_empty() {
-        options.push(match &sibling {
+    match steps.last() {
+        None => options.push(match &sibling {
             Some(_) => String::new(),
-            None => last.value().name().to_owned(),
-        });
-    } else {
-        for own in own_forms(*last) {
-            let nth = steps
-                .last()
-                .and_then(|s| s.find(":nth-child"))
-                .map(|i| &steps[steps.len() - 1][i..]);
-            options.push(match nth {
-                Some(nth) if own == last.value().name() => format!("{own}{nth}"),
-                _ => own,
-            });
+            None => first.value().name().to_owned(),
+        }),
+        Some(last_step) => {
+            let nth = last_step.find(":nth-child").map(|i| &last_step[i..]);
+            for own in own_forms(*first) {
+                options.push(match nth {
+                    Some(nth) if own == first.value().name() => format!("{own}{nth}"),
+                    _ => own,
+                });
+            }
+            // The path's tail, from its last step alone to the whole path.
+            for k in (0..steps.len()).rev() {
+                options.push(steps[k..].join(" > "));
+            }
         }
-        for k in (1..steps.len()).rev() {
-            options.push(steps[k - 1..].join(" > "));
-        }
-        options.push(steps.join(" > "));
     }
     let options = options.into_iter().map(|o| match &sibling {
         Some(first) if o.is_empty() => format!("+ {first}"),

@@ -45,6 +45,10 @@ impl Sqlite {
             Ok(_) => {}
         }
         let mut conn = Connection::open(path).map_err(|e| StoreError::new(state.clone(), e))?;
+        // Before the first statement: another process may be migrating the file.
+        if let Err(e) = schema::wait_when_busy(&conn) {
+            return Err(error(&conn, &state, e));
+        }
         match schema::unusable(&conn) {
             Ok(None) => {}
             Ok(Some(why)) => return Err(StoreError::new(state, why)),
@@ -65,6 +69,7 @@ impl Sqlite {
 /// renamed into place, so that a run killed while creating it leaves no file that a later run
 /// would have to tell from a truncated state.
 fn create(path: &Path, state: &str) -> Result<()> {
+    remove_abandoned(path);
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".new-{}", std::process::id()));
     let tmp = std::path::PathBuf::from(name);
@@ -73,16 +78,58 @@ fn create(path: &Path, state: &str) -> Result<()> {
         schema::migrate(&mut conn).map_err(|e| error(&conn, state, e))?;
         // Closing the last connection checkpoints the WAL into the file and removes it.
         conn.close().map_err(|(conn, e)| error(&conn, state, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| StoreError::new(state, e))
+        // A link, not a rename: it never replaces a state another process made meanwhile.
+        match std::fs::hard_link(&tmp, path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                Err(StoreError::new(state, e))
+            }
+            _ => Ok(()),
+        }
     })();
-    if made.is_err() {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut leftover = tmp.as_os_str().to_owned();
-            leftover.push(suffix);
-            let _ = std::fs::remove_file(leftover);
+    remove_new(&tmp);
+    made
+}
+
+/// Removes a state being made under `tmp`, with its journal files.
+fn remove_new(tmp: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = tmp.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// Removes the new states that processes killed while making them left beside `path`
+/// (`kairan.db.new-<pid>`, the pid no longer running).
+fn remove_abandoned(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.new-", name.to_string_lossy());
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone && file.ends_with(&pid.to_string()) {
+            remove_new(&entry.path());
         }
     }
-    made
 }
 
 /// A SQLite failure as a [`StoreError`], with the operating system's reason where SQLite's

@@ -72,6 +72,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
 ",
 ];
 
+/// How long a statement waits for another process's write before failing.
+pub(super) fn wait_when_busy(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+}
+
 /// Why the file cannot be used as this kairan's state, if it cannot: a schema newer than this
 /// kairan knows, or another program's database. Either would be damaged by migrating it.
 pub(super) fn unusable(conn: &Connection) -> rusqlite::Result<Option<String>> {
@@ -104,13 +109,15 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     // last committed state.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    wait_when_busy(conn)?;
     // 32 MiB of page cache rather than SQLite's 2: a refresh of a large store touches
     // index pages all over, and a small cache rereads and spills them (measured in
     // BENCHMARKS.md).
     conn.pragma_update(None, "cache_size", -32768)?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let tx = conn.transaction()?;
+    // Read inside a write transaction, so that two processes opening an old state at once do
+    // not both apply the same migration.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     for (i, sql) in MIGRATIONS
         .iter()
         .enumerate()
