@@ -196,3 +196,26 @@ fn an_output_directory_that_is_or_holds_the_state_is_refused_before_anything_is_
     );
     assert!(!ws.dir.join("pub").exists());
 }
+
+#[test]
+fn a_state_abandoned_while_being_made_is_cleared_and_made_whole() {
+    let server = Server::start();
+    server.route("/list.html", Reply::html(listing(12)));
+    let ws = listing_workspace("abandoned-state", &server, "/list.html");
+    let dir = ws.state().parent().unwrap().to_owned();
+    std::fs::create_dir_all(&dir).unwrap();
+    // What a run killed while making its first state leaves: a half-made file under the name
+    // of a process that is gone (pid_max on Linux is at most 2^22).
+    let gone = dir.join("kairan.db.new-4194999");
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::write(format!("{}{suffix}", gone.display()), b"half").unwrap();
+    }
+    assert_status(&ws.run(), 0);
+    assert_eq!(super::sound_entries(&ws.state()), 12);
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".new-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
