@@ -162,7 +162,10 @@ pub(super) fn fields(slots: &Slots<'_>, tz: Tz) -> Option<Fields> {
             .filter(|&i| !contains_others(slots, i))
             .max_by(|&a, &b| {
                 title_score(&slots[a].0, &stats[a]).total_cmp(&title_score(&slots[b].0, &stats[b]))
-            })?
+            })
+            // Where the date is part of the link's own text (`<a>2024/01/05 お知らせ</a>`),
+            // the link's text is the title, date and all.
+            .unwrap_or(link)
     };
     let title_element = |r: usize| slots[title].1[r];
     // The summary: longer text than the title, apart from it and from the date.
