@@ -7,26 +7,38 @@
 
 use crate::config::ServeLimits;
 use axum::Router;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
 
 /// How long connections still open at shutdown get to finish their responses: short, since a
 /// stop must not wait on clients (a process manager's own patience is counted in seconds).
 const GRACE: Duration = Duration::from_millis(500);
 
+/// What a request is asked about before the router sees it.
+pub struct Head<'a> {
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+}
+
 /// Accepts and serves until `shutdown` resolves, then lets open connections finish for at
-/// most [`GRACE`].
+/// most [`GRACE`]. `refuse` answers a request instead of the router when it returns a response.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    refuse: impl Fn(&Head<'_>) -> Option<Response> + Send + Sync + 'static,
     limits: ServeLimits,
     shutdown: impl Future<Output = ()>,
 ) {
+    let refuse = Arc::new(refuse);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -57,10 +69,23 @@ pub async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(router.clone()),
-        );
+        let (router, refuse) = (router.clone(), refuse.clone());
+        let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+            let head = Head {
+                method: request.method(),
+                uri: request.uri(),
+                headers: request.headers(),
+            };
+            let refused = refuse(&head);
+            let router = router.clone();
+            async move {
+                match refused {
+                    Some(response) => Ok::<_, Infallible>(response),
+                    None => router.oneshot(request).await,
+                }
+            }
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), service);
         let mut stopping = stopping.clone();
         tokio::spawn(async move {
             let _slot = slot;
