@@ -8,15 +8,13 @@ use super::raw::{
 use super::values::{line_col, parse_interval, parse_source_url, selector_problem};
 use super::{Config, ConfigError, ServeLimits, ServeSettings};
 use crate::classify::{Classifier, Topic};
-use crate::extract::html::{Field, Selectors};
+use crate::extract::html::Selectors;
 use crate::fetch::FetchSettings;
 use crate::publish::Site;
 use crate::publish::labels::{LANGUAGES, Labels};
 use crate::source::{Source, SourceKind};
 use crate::text::fold;
 use chrono_tz::Tz;
-use scraper::Selector;
-use scraper::error::SelectorErrorKind;
 use std::ops::Range;
 
 use std::time::Duration;
@@ -304,34 +302,34 @@ impl Compiler<'_> {
     }
 
     fn selectors(&self, source: &str, s: RawSelect) -> Result<Selectors, ConfigError> {
-        let invalid = |value: &Spanned<String>, key: &str, e: &SelectorErrorKind| {
+        fn css(v: &Option<Spanned<String>>) -> Option<&str> {
+            v.as_ref().map(|v| v.get_ref().as_str())
+        }
+        Selectors::parse(
+            s.item.get_ref(),
+            s.title.get_ref(),
+            css(&s.link),
+            css(&s.date),
+            css(&s.summary),
+        )
+        .map_err(|(key, e)| {
+            let value = match key {
+                "item" => Some(&s.item),
+                "title" => Some(&s.title),
+                "link" => s.link.as_ref(),
+                "date" => s.date.as_ref(),
+                _ => s.summary.as_ref(),
+            }
+            .expect("the key of a selector that was given");
             self.invalid(
                 value.span(),
                 &format!("source.select.{key}"),
                 format!(
                     "source \"{source}\": invalid CSS selector \"{}\": {}",
                     value.get_ref(),
-                    selector_problem(e)
+                    selector_problem(&e)
                 ),
             )
-        };
-        let field = |value: &Spanned<String>, key: &str| {
-            Field::parse(value.get_ref()).map_err(|e| invalid(value, key, &e))
-        };
-        Ok(Selectors {
-            item: Selector::parse(s.item.get_ref()).map_err(|e| invalid(&s.item, "item", &e))?,
-            item_css: s.item.get_ref().clone(),
-            title: field(&s.title, "title")?,
-            link: match &s.link {
-                Some(link) => field(link, "link")?,
-                None => Field::parse("a").expect("a valid selector"),
-            },
-            date: s.date.as_ref().map(|d| field(d, "date")).transpose()?,
-            summary: s
-                .summary
-                .as_ref()
-                .map(|d| field(d, "summary"))
-                .transpose()?,
         })
     }
 

@@ -24,6 +24,30 @@ pub struct Selectors {
     pub summary: Option<Field>,
 }
 
+impl Selectors {
+    /// Compiles the selectors of a `[source.select]` table; `link` is `"a"` when not given.
+    /// An error names the key whose selector does not parse.
+    pub fn parse(
+        item: &str,
+        title: &str,
+        link: Option<&str>,
+        date: Option<&str>,
+        summary: Option<&str>,
+    ) -> Result<Selectors, (&'static str, scraper::error::SelectorErrorKind)> {
+        let field = |key: &'static str, css: &str| Field::parse(css).map_err(|e| (key, e));
+        let optional =
+            |key: &'static str, css: Option<&str>| css.map(|c| field(key, c)).transpose();
+        Ok(Selectors {
+            item: Selector::parse(item).map_err(|e| ("item", e))?,
+            item_css: item.to_owned(),
+            title: field("title", title)?,
+            link: field("link", link.unwrap_or("a"))?,
+            date: optional("date", date)?,
+            summary: optional("summary", summary)?,
+        })
+    }
+}
+
 /// A field's selector, relative to an item as a Selectors Level 4 relative selector is: a plain
 /// one finds the item itself when it matches (IPA wraps a whole item in its `<a>`), else the
 /// item's first matching descendant; one that starts with `+` looks in the item's next sibling

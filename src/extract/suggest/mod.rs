@@ -7,7 +7,7 @@
 mod fields;
 mod selectors;
 
-use super::html::{Field, Selectors, parse, rows as extract, text};
+use super::html::{Selectors, parse, rows as extract, text};
 use crate::model::{RawDate, RawRow};
 use crate::text::date;
 use chrono_tz::Tz;
@@ -30,21 +30,14 @@ pub struct Select {
 impl Select {
     /// Compiled as the configuration compiles them.
     pub fn compile(&self) -> Option<Selectors> {
-        let field = |css: &str| Field::parse(css).ok();
-        Some(Selectors {
-            item: Selector::parse(&self.item).ok()?,
-            item_css: self.item.clone(),
-            title: field(&self.title)?,
-            link: field(&self.link)?,
-            date: match &self.date {
-                Some(d) => Some(field(d)?),
-                None => None,
-            },
-            summary: match &self.summary {
-                Some(s) => Some(field(s)?),
-                None => None,
-            },
-        })
+        Selectors::parse(
+            &self.item,
+            &self.title,
+            Some(&self.link),
+            self.date.as_deref(),
+            self.summary.as_deref(),
+        )
+        .ok()
     }
 }
 
