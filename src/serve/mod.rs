@@ -99,10 +99,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
 const VARIANTS: usize = 256;
 
 impl Snapshot {
-    fn new(files: Files, feeds: Feeds, empty_updated: DateTime<FixedOffset>) -> Snapshot {
+    fn new(files: Files, feeds: Arc<Feeds>, empty_updated: DateTime<FixedOffset>) -> Snapshot {
         Snapshot {
             files,
-            feeds: Arc::new(feeds),
+            feeds,
             empty_updated,
             variants: Mutex::new(LruCache::new(
                 NonZeroUsize::new(VARIANTS).expect("not zero"),
@@ -170,20 +170,20 @@ async fn variant(
 /// that is there but cannot be read stops `serve` before it listens: serving would refresh into
 /// it, or serve nothing while saying it is up.
 fn initial_snapshot(config: &Config) -> Result<Snapshot, pipeline::Error> {
-    let mut snapshot = Snapshot::new(
-        Files::default(),
-        Feeds::default(),
-        Utc::now().fixed_offset(),
-    );
-    if config.state_path.exists() {
-        let store = Store::open(&config.state_path)?;
-        snapshot.sources = store.health()?;
-        let (feeds, empty_updated) = pipeline::select_store(config, &store)?;
-        let rendered = publish::render(&config.publishing(), &feeds, empty_updated);
-        snapshot.files = Files::build(&rendered.files, &Files::default(), Utc::now());
-        snapshot.feeds = Arc::new(feeds);
-        snapshot.empty_updated = empty_updated;
+    if !config.state_path.exists() {
+        let nothing = Arc::new(Feeds::default());
+        return Ok(Snapshot::new(
+            Files::default(),
+            nothing,
+            Utc::now().fixed_offset(),
+        ));
     }
+    let store = Store::open(&config.state_path)?;
+    let (feeds, empty_updated) = pipeline::select_store(config, &store)?;
+    let rendered = publish::render(&config.publishing(), &feeds, empty_updated);
+    let files = Files::build(&rendered.files, &Files::default(), Utc::now());
+    let mut snapshot = Snapshot::new(files, Arc::new(feeds), empty_updated);
+    snapshot.sources = store.health()?;
     Ok(snapshot)
 }
 
@@ -197,16 +197,18 @@ async fn refresh_loop(app: Arc<App>) {
             health: true,
             ..Options::default()
         };
-        let result = pipeline::refresh(&app.config, options).await;
+        let mut result = pipeline::refresh(&app.config, options).await;
         let took = started.elapsed();
         // Only this loop stores snapshots, so what it loads is what it replaces.
         let previous = app.snapshot.load_full();
         let now = Utc::now();
-        let mut snapshot = match &result {
+        let mut snapshot = match &mut result {
             Ok(report) => {
                 log_report(report, took);
                 let files = Files::build(&report.published.files, &previous.files, now);
-                let mut s = Snapshot::new(files, report.feeds.clone(), report.empty_updated);
+                // Moved, not copied: the report has no further use for them.
+                let feeds = Arc::new(std::mem::take(&mut report.feeds));
+                let mut s = Snapshot::new(files, feeds, report.empty_updated);
                 s.last_success = Some(now);
                 s.sources = report.health.clone().unwrap_or_default();
                 s
@@ -214,8 +216,7 @@ async fn refresh_loop(app: Arc<App>) {
             Err(e) => {
                 tracing::error!("refresh failed: {e}; the last good feeds stay served");
                 let p = &previous;
-                let mut s = Snapshot::new(p.files.clone(), Feeds::default(), p.empty_updated);
-                s.feeds = p.feeds.clone();
+                let mut s = Snapshot::new(p.files.clone(), p.feeds.clone(), p.empty_updated);
                 s.last_success = p.last_success;
                 s.sources = p.sources.clone();
                 s
