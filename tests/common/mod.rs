@@ -288,15 +288,28 @@ impl Workspace {
     /// `kairan run` with this workspace's config, state and output, and `extra` arguments,
     /// ready to be started.
     pub fn command(&self, extra: &[&str]) -> Command {
+        let mut c = self.with_places("run");
+        c.args(extra);
+        c
+    }
+
+    /// `kairan serve` on a port of its choosing, with this workspace's config, state and
+    /// output, ready to be started.
+    pub fn serve_command(&self) -> Command {
+        let mut c = self.with_places("serve");
+        c.args(["--listen", "127.0.0.1:0"]);
+        c
+    }
+
+    fn with_places(&self, subcommand: &str) -> Command {
         let mut c = kairan_command(&self.dir);
-        c.arg("run")
+        c.arg(subcommand)
             .arg("--config")
             .arg(self.dir.join("kairan.toml"))
             .arg("--out")
             .arg(self.out())
             .arg("--state")
-            .arg(self.state())
-            .args(extra);
+            .arg(self.state());
         c
     }
 

@@ -9,7 +9,7 @@
 use super::{listing, listing_workspace, sound_entries, temporaries};
 use crate::common::*;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const KILLS: usize = 30;
@@ -139,14 +139,7 @@ fn serve_killed_during_refreshes_loses_nothing() {
     server.route("/list.html", Reply::html(listing(rows(0))));
     let ws = listing_workspace("kill-serve", &server, "/list.html");
     let serve = || {
-        Command::new(env!("CARGO_BIN_EXE_kairan"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(ws.dir.join("kairan.toml"))
-            .arg("--state")
-            .arg(ws.state())
-            .arg("--out")
-            .arg(ws.out())
-            .env_remove("KAIRAN_LOG")
+        ws.serve_command()
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

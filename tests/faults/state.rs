@@ -23,14 +23,12 @@ fn every_command(ws: &Workspace) -> Vec<(&'static str, Output)> {
             .arg(&state);
         c
     };
-    let mut serve = plain(&["serve", "--listen", "127.0.0.1:0"]);
-    serve.arg("--out").arg(ws.out());
     vec![
         ("run", ws.run()),
         ("status", plain(&["status"]).output().unwrap()),
         ("topics", plain(&["topics"]).output().unwrap()),
         ("explain", plain(&["explain", "n00001"]).output().unwrap()),
-        ("serve", bounded(serve)),
+        ("serve", bounded(ws.serve_command())),
     ]
 }
 

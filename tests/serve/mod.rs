@@ -87,18 +87,7 @@ struct Served {
 
 impl Served {
     fn start(ws: &Workspace) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kairan"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(ws.dir.join("kairan.toml"))
-            .arg("--state")
-            .arg(ws.state())
-            .arg("--out")
-            .arg(ws.out())
-            .current_dir(&ws.dir)
-            .env_remove("KAIRAN_LOG")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = ws.serve_command().stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
