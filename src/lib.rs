@@ -4,7 +4,8 @@
 //! Data flows one way, one stage per module:
 //!
 //! ```text
-//! config → fetch → extract → normalize → dedup → classify → store → publish   (pipeline; serve)
+//! config → fetch → extract → normalize → dedup → article → classify → store → publish
+//!                                                                        (pipeline; serve)
 //! ```
 //!
 //! The modules, in the order they may import each other (each imports only modules above it;
@@ -24,9 +25,11 @@
 //! | [`publish`] | the output catalogue and each format; selection from the store |
 //! | [`config`] | read first, imported last: compiles the file into each stage's settings |
 //! | [`suggest`] | a source for a page nobody described: its feed, or its listing found and verified |
+//! | [`article`] | each entry's own page: which to read, fetched politely, read by the source's rule |
 //! | [`pipeline`] | one refresh, orchestrated |
 //! | [`serve`] | the daemon: the pipeline on a schedule, the output from memory |
 
+pub mod article;
 pub mod classify;
 pub mod config;
 pub mod dedup;

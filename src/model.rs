@@ -75,4 +75,26 @@ pub struct StoredEntry {
     pub updated: DateTime<FixedOffset>,
     /// One of its sources (the first by id): what an entry without a summary is described by.
     pub source: Option<String>,
+    /// Its article's sanitized HTML, where its source reads articles and one was read.
+    pub content: Option<String>,
+    /// The start of the article as plain text: what stands for a summary the listing lacks.
+    pub excerpt: Option<String>,
+}
+
+/// What an entry's own page gave, by its source's article rule: sanitized, dated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Article {
+    /// Sanitized HTML, links absolute.
+    pub content: String,
+    /// The first [`crate::text::MAX_EXCERPT_CHARS`] characters of the content as text.
+    pub excerpt: String,
+    pub dates: ArticleDates,
+}
+
+/// The dates an article page prints (公開日, 最終更新日): the true ones, where the listing shows
+/// only one of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ArticleDates {
+    pub published: Option<DateTime<FixedOffset>>,
+    pub updated: Option<DateTime<FixedOffset>>,
 }

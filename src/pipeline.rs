@@ -5,6 +5,7 @@
 //! A source's failure is a value in the [`Report`], not an early return: the other sources go
 //! on, what the failed source published before stays in the store, and so in the feeds.
 
+use crate::article;
 use crate::classify::Folded;
 use crate::config::Config;
 use crate::dedup::{Merge, dedup};
@@ -13,7 +14,7 @@ use crate::fetch::{self, Client, Validators};
 use crate::model::Entry;
 use crate::publish::{self, Feeds, PublishError, Published, Rendered};
 use crate::source::{self, Source, SourceReport};
-use crate::store::{Changes, Lock, LockError, SourceHealth, Store, StoreError};
+use crate::store::{ArticleNote, Changes, Lock, LockError, SourceHealth, Store, StoreError};
 use chrono::{DateTime, FixedOffset, SubsecRound};
 use std::path::Path;
 use std::sync::Arc;
@@ -119,11 +120,20 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         tracing::debug!("{stage}: {} ms", lap.elapsed().as_millis());
         lap = Instant::now();
     };
-    let gathered = gather(config, &client, validators, options.on_fetched).await;
+    let Gathered { mut sources, rows } =
+        gather(config, &client, validators, options.on_fetched).await;
     timed("fetched, extracted and normalized");
-    let (entries, merges) = dedup(gathered.rows);
+    let (entries, merges) = dedup(rows);
     timed("repeats merged");
-    let changes = remember(config, &mut store, now, &gathered.sources, &entries)?;
+    let plan = article::Plan::new(config, &store, &entries, now)?;
+    let articles = article::gather(config, &client, plan).await;
+    for w in articles.warnings {
+        if let Some(s) = sources.iter_mut().find(|s| s.id == w.source) {
+            s.warnings.push(w);
+        }
+    }
+    timed("articles read");
+    let changes = remember(config, &mut store, now, &sources, &entries, &articles.notes)?;
     timed("classified and stored");
     let (feeds, empty_updated) = select_store(config, &store)?;
     let published = publish::publish(
@@ -134,7 +144,7 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
     )?;
     timed("published");
     Ok(Report {
-        sources: gathered.sources,
+        sources,
         merges,
         changes,
         stored: store.count()?,
@@ -251,8 +261,8 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
     })
 }
 
-/// Records `entries` in the store with the sources' outcomes, classifying those that are new or
-/// changed. When the topic rules have changed since the store last classified, every stored
+/// Records `entries` in the store with the sources' outcomes and what was learned of their
+/// articles, classifying those that are new or changed. When the topic rules have changed since the store last classified, every stored
 /// entry is classified again first, so that a rule change applies to entries that have left
 /// the listings too.
 pub fn remember(
@@ -261,6 +271,7 @@ pub fn remember(
     now: DateTime<FixedOffset>,
     sources: &[SourceReport],
     entries: &[Entry],
+    articles: &[ArticleNote],
 ) -> Result<Changes, Error> {
     let classifier = &config.classifier;
     let topic_ids = |title: &str, summary: Option<&str>| -> Vec<String> {
@@ -275,7 +286,7 @@ pub fn remember(
         tracing::info!("the topic rules changed: classifying every stored entry again");
         store.retopic(rules, topic_ids)?;
     }
-    Ok(store.commit(now, sources, entries, |e| {
+    Ok(store.commit(now, sources, entries, articles, |e| {
         topic_ids(&e.title, e.summary.as_deref())
     })?)
 }

@@ -1,6 +1,7 @@
 //! One source read: its fetch result extracted and normalized into entries, and the one
 //! [`Outcome`] that every later reader of it (the store, `run`, `check`, `serve`) works from.
 
+use crate::extract::article::ArticleRule;
 use crate::extract::{self, ExtractError, html::Selectors};
 use crate::fetch::{self, FetchError, Validators, decode};
 use crate::model::{Entry, RawRow};
@@ -17,6 +18,8 @@ pub struct Source {
     /// http(s) or file URL.
     pub url: Url,
     pub kind: SourceKind,
+    /// How to read each entry's own page, when the source reads them.
+    pub article: Option<ArticleRule>,
 }
 
 #[derive(Debug, Clone)]
@@ -97,9 +100,7 @@ fn contained(
     read: impl FnOnce() -> (SourceReport, Vec<Entry>),
 ) -> (SourceReport, Vec<Entry>) {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
-        let message = (panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".to_owned());
+        let message = panic_message(&*panic);
         let report = SourceReport {
             id: source.id.clone(),
             url: source.url.to_string(),
@@ -108,6 +109,13 @@ fn contained(
         };
         (report, Vec::new())
     })
+}
+
+/// What a caught panic said.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    (panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 fn read_unguarded(
@@ -179,6 +187,7 @@ mod tests {
             title: "alert".into(),
             url: Url::parse("https://www.ipa.go.jp/security/alert-rss.rdf").unwrap(),
             kind: SourceKind::Feed,
+            article: None,
         };
         let (report, entries) = contained(&source, || panic!("prefix buffer was drained"));
         assert!(entries.is_empty());

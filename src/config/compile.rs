@@ -2,12 +2,13 @@
 //! settings built, and every error placed (file, line, column, key).
 
 use super::raw::{
-    DEFAULT_MAX_ENTRIES, DEFAULT_TIMEZONE, RawConfig, RawFetch, RawSelect, RawServe, RawSite,
-    RawSource, RawTopic, unplaced,
+    DEFAULT_MAX_ENTRIES, DEFAULT_TIMEZONE, RawArticle, RawConfig, RawFetch, RawSelect, RawServe,
+    RawSite, RawSource, RawTopic, unplaced,
 };
 use super::values::{line_col, parse_interval, parse_source_url, selector_problem};
 use super::{Config, ConfigError, ServeLimits, ServeSettings};
 use crate::classify::{Classifier, Topic};
+use crate::extract::article::ArticleRule;
 use crate::extract::html::Selectors;
 use crate::fetch::FetchSettings;
 use crate::publish::Site;
@@ -176,6 +177,12 @@ impl Compiler<'_> {
             timeout: Duration::from_secs(timeout_secs),
             max_body_bytes,
             retries: f.retries,
+            max_articles_per_run: self.between(
+                f.max_articles_per_run,
+                0,
+                100_000,
+                "fetch.max_articles_per_run",
+            )?,
         })
     }
 
@@ -293,11 +300,13 @@ impl Compiler<'_> {
                 ));
             }
         };
+        let article = s.article.map(|a| self.article(&id, a)).transpose()?;
         Ok(Source {
             title: s.title.unwrap_or_else(|| id.clone()),
             id,
             url,
             kind,
+            article,
         })
     }
 
@@ -331,6 +340,31 @@ impl Compiler<'_> {
                 ),
             )
         })
+    }
+
+    fn article(&self, source: &str, a: RawArticle) -> Result<ArticleRule, ConfigError> {
+        fn css(v: &Option<Spanned<String>>) -> Option<&str> {
+            v.as_ref().map(|v| v.get_ref().as_str())
+        }
+        ArticleRule::parse(a.content.get_ref(), css(&a.published), css(&a.updated)).map_err(
+            |(key, e)| {
+                let value = match key {
+                    "content" => Some(&a.content),
+                    "published" => a.published.as_ref(),
+                    _ => a.updated.as_ref(),
+                }
+                .expect("the key of a selector that was given");
+                self.invalid(
+                    value.span(),
+                    &format!("source.article.{key}"),
+                    format!(
+                        "source \"{source}\": invalid CSS selector \"{}\": {}",
+                        value.get_ref(),
+                        selector_problem(&e)
+                    ),
+                )
+            },
+        )
     }
 
     fn topic(&self, t: RawTopic) -> Result<Topic, ConfigError> {

@@ -82,6 +82,7 @@ pub struct RawFetch {
     pub timeout_secs: Spanned<u64>,
     pub max_body_bytes: Spanned<u64>,
     pub retries: u32,
+    pub max_articles_per_run: Spanned<u64>,
 }
 
 impl Default for RawFetch {
@@ -92,6 +93,9 @@ impl Default for RawFetch {
             timeout_secs: unplaced(30),
             max_body_bytes: unplaced(10 * 1024 * 1024),
             retries: 2,
+            // A first import of a long listing spreads over several runs instead of hitting
+            // the site with hundreds of requests at once.
+            max_articles_per_run: unplaced(50),
         }
     }
 }
@@ -133,6 +137,15 @@ pub struct RawSource {
     pub url: Spanned<String>,
     pub kind: Spanned<String>,
     pub select: Option<Spanned<RawSelect>>,
+    pub article: Option<RawArticle>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArticle {
+    pub content: Spanned<String>,
+    pub published: Option<Spanned<String>>,
+    pub updated: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

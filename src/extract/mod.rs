@@ -1,5 +1,7 @@
-//! Bytes → raw rows. HTML listings by the configured CSS selectors, feeds by feed-rs.
+//! Bytes → raw rows. HTML listings by the configured CSS selectors, feeds by feed-rs; an
+//! article page by its source's article rule.
 
+pub mod article;
 pub mod feed;
 pub mod html;
 pub mod suggest;
@@ -19,6 +21,8 @@ pub enum ExtractError {
     EmptyFeed,
     #[error("not a feed that can be read: {0}")]
     Feed(String),
+    #[error("the content selector \"{0}\" matched nothing on the article page")]
+    NoContent(String),
     #[error("the markup nests elements more than {0} deep: not read")]
     TooDeep(usize),
 }

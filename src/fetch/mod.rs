@@ -19,6 +19,8 @@ pub struct FetchSettings {
     pub timeout: Duration,
     pub max_body_bytes: u64,
     pub retries: u32,
+    /// Article pages fetched per source and run, at most.
+    pub max_articles_per_run: usize,
 }
 
 /// Validators of a source's last good response, for a conditional request.

@@ -2,6 +2,7 @@
 //! A row that cannot become an entry becomes a [`RowWarning`] instead; so does anything cut or
 //! replaced on the way.
 
+pub mod article;
 pub mod url;
 
 use crate::model::{Entry, EntryKey, Origin, RawDate, RawRow};

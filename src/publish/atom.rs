@@ -1,9 +1,9 @@
 //! Atom (RFC 4287) feeds. Every required element is set explicitly (atom_syndication would
-//! otherwise write an empty id and a 1970 `updated`), and all text goes out as `type="text"`,
-//! which the writer escapes.
+//! otherwise write an empty id and a 1970 `updated`), all text goes out as `type="text"` and
+//! an article's sanitized HTML as `type="html"`, both of which the writer escapes.
 
 use super::{FeedView, Head};
-use atom_syndication::{Category, Entry, Feed, Generator, Link, Person, Text};
+use atom_syndication::{Category, Content, Entry, Feed, Generator, Link, Person, Text};
 
 pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
     let feed = Feed {
@@ -36,6 +36,11 @@ pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
                 // The article may be a page or a PDF: no type is claimed.
                 links: vec![link(&item.entry.link, "alternate", None)],
                 summary: Some(Text::plain(item.summary.to_string())),
+                content: item.entry.content.as_ref().map(|html| Content {
+                    value: Some(html.clone()),
+                    content_type: Some("html".into()),
+                    ..Default::default()
+                }),
                 categories: item
                     .topics
                     .iter()

@@ -25,6 +25,9 @@ struct Author<'a> {
 
 #[derive(Serialize)]
 struct Item<'a> {
+    /// The article's sanitized HTML, where it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_html: Option<&'a str>,
     /// One of content_text and content_html is required: plain text, as in Atom.
     content_text: &'a str,
     date_modified: String,
@@ -49,6 +52,7 @@ pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
             .map(|item| {
                 let e = item.entry;
                 Item {
+                    content_html: e.content.as_deref(),
                     content_text: &item.summary,
                     date_modified: e.updated.to_rfc3339(),
                     date_published: e.published.to_rfc3339(),

@@ -151,8 +151,9 @@ pub(crate) struct Head<'a> {
 pub(crate) struct Item<'a> {
     pub entry: &'a StoredEntry,
     pub topics: Vec<&'a Topic>,
-    /// Its summary, or for an entry that has none (the alert feed's items), its title and
-    /// its source's: every entry carries text, as feed validators ask.
+    /// Its summary, or for an entry that has none (the alert feed's items), the start of its
+    /// article, or its title and its source's: every entry carries text, as feed validators
+    /// ask.
     pub summary: Cow<'a, str>,
 }
 
@@ -298,10 +299,10 @@ pub fn render_variant(
     })
 }
 
-/// The text of an entry without a summary: its title, and the title of the source it came
-/// from, in the site's language.
+/// An entry's summary: the listing's text; where the listing has none, the start of its
+/// article; else its title and the title of the source it came from, in the site's language.
 fn summary<'a>(settings: &Settings<'_>, entry: &'a StoredEntry) -> Cow<'a, str> {
-    if let Some(s) = &entry.summary {
+    if let Some(s) = entry.summary.as_ref().or(entry.excerpt.as_ref()) {
         return Cow::Borrowed(s);
     }
     let source = entry

@@ -19,11 +19,13 @@ pub mod rules;
 pub mod sqlite;
 
 use crate::fetch::Validators;
-use crate::model::{Entry, EntryKey, Origin, StoredEntry};
+use crate::model::{Article, ArticleDates, Entry, EntryKey, Origin, StoredEntry};
 use crate::source::SourceReport;
 use crate::text::fold;
 use chrono::{DateTime, FixedOffset};
+use rules::article::ArticleState;
 use rules::{First, Known, Revision, Write};
+use std::collections::HashMap;
 use std::path::Path;
 
 pub use lock::{Lock, LockError};
@@ -63,6 +65,76 @@ pub struct SourceHealth {
     pub consecutive_failures: u32,
     /// Entries this source has contributed.
     pub entries: u32,
+    /// Its entries whose article could not be read the last time it was tried.
+    pub article_failures: u32,
+}
+
+/// What a refresh learned of one entry's article page, to be kept with the entry.
+#[derive(Debug, Clone)]
+pub struct ArticleNote {
+    pub key: EntryKey,
+    /// The source whose article rule applies.
+    pub source: String,
+    /// The URL asked for: the entry's link.
+    pub link: String,
+    /// The entry's listing date, in the state's form.
+    pub listing_date: Option<String>,
+    pub event: ArticleEvent,
+}
+
+#[derive(Debug, Clone)]
+pub enum ArticleEvent {
+    /// A page came, and was read. It is kept whether or not the rule found content in it, so
+    /// that a corrected rule can read it again.
+    Fetched {
+        page: Page,
+        validators: crate::fetch::Validators,
+        read: Reading,
+    },
+    /// 304: the page is as kept.
+    NotModified,
+    /// The kept page, read again with a changed rule.
+    Reread(Reading),
+    /// No page: the reason.
+    Failed(String),
+}
+
+/// An article page as it came.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+    /// Where it came from after redirects: its relative links resolve against it.
+    pub url: String,
+}
+
+/// A kept article page, with what a note about reading it again needs.
+#[derive(Debug, Clone)]
+pub struct KeptPage {
+    pub key: EntryKey,
+    pub link: String,
+    pub listing_date: Option<String>,
+    pub page: Page,
+}
+
+/// A page read with a rule: the article, or why there is none.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// The rule's fingerprint.
+    pub rule: String,
+    pub article: std::result::Result<Article, String>,
+}
+
+impl ArticleNote {
+    /// The article read this run, if one was.
+    pub fn article(&self) -> Option<&Article> {
+        match &self.event {
+            ArticleEvent::Fetched { read, .. } | ArticleEvent::Reread(read) => {
+                read.article.as_ref().ok()
+            }
+            ArticleEvent::NotModified | ArticleEvent::Failed(_) => None,
+        }
+    }
 }
 
 /// A feed's share of the store: its newest entries, each with the ids of its topics, and how
@@ -107,6 +179,11 @@ pub trait Backend: Send {
     fn entries(&self) -> Result<Vec<StoredEntry>>;
     /// The rows an entry was last read from, by source and position.
     fn origins(&self, key: &EntryKey) -> Result<Vec<Origin>>;
+    /// What the state holds of every entry's article, by entry.
+    fn articles(&self) -> Result<HashMap<EntryKey, ArticleState>>;
+    /// The kept pages of `source`'s articles that were last read with another rule than
+    /// `rule`.
+    fn pages_to_reread(&self, source: &str, rule: &str) -> Result<Vec<KeptPage>>;
     /// Starts the one transaction of a refresh.
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>>;
 }
@@ -127,6 +204,10 @@ pub trait Transaction {
     /// Writes an entry's row as revised (content, dates, topics column, `last_seen`).
     fn update(&mut self, e: &Entry, r: &Revision, now: DateTime<FixedOffset>) -> Result<()>;
     fn seen(&mut self, key: &EntryKey, now: DateTime<FixedOffset>) -> Result<()>;
+    /// Writes an entry's dates as revised (`published`, `updated`), and nothing else.
+    fn redate(&mut self, key: &EntryKey, r: &Revision) -> Result<()>;
+    /// Keeps what a refresh learned of an entry's article.
+    fn article(&mut self, note: &ArticleNote, now: DateTime<FixedOffset>) -> Result<()>;
     /// Moves an entry's topic memberships from `was` to `r`'s (topics and `updated`).
     fn move_topics(&mut self, key: &EntryKey, was: &Known, r: &Revision) -> Result<()>;
     /// The rows an entry was read from, as (source, position).
@@ -182,17 +263,24 @@ impl Store {
         self.backend.retopic(rules, &topics_of)
     }
 
-    /// Records one refresh in a single transaction: the sources' outcomes and the entries seen.
-    /// `now` stamps first sightings and content changes that carry no newer date of their own.
-    /// New entries, and those whose title or summary changed, are classified with `topics_of`
-    /// (the rules [`Store::topic_rules`] names): the others keep their topics.
+    /// Records one refresh in a single transaction: the sources' outcomes, the entries seen and
+    /// what was learned of their articles. `now` stamps first sightings and content changes
+    /// that carry no newer date of their own. New entries, and those whose title or summary
+    /// changed, are classified with `topics_of` (the rules [`Store::topic_rules`] names): the
+    /// others keep their topics. An article read this run dates its entry (by
+    /// [`rules::revise`]) even when the entry is no longer listed.
     pub fn commit(
         &mut self,
         now: DateTime<FixedOffset>,
         sources: &[SourceReport],
         entries: &[Entry],
+        articles: &[ArticleNote],
         topics_of: impl Fn(&Entry) -> Vec<String>,
     ) -> Result<Changes> {
+        let read: HashMap<&EntryKey, ArticleDates> = articles
+            .iter()
+            .filter_map(|n| Some((&n.key, n.article()?.dates)))
+            .collect();
         let mut tx = self.backend.begin()?;
         for report in sources {
             tx.record_source(report, now)?;
@@ -202,12 +290,15 @@ impl Store {
         let mut in_order: Vec<&Entry> = entries.iter().collect();
         in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         for e in in_order {
+            let fresh = read.get(&e.key);
             let Some(known) = tx.known(&e.key)? else {
-                tx.insert(e, &rules::first(e, now), &topics_of(e), now)?;
+                let first = rules::first(e, fresh.unwrap_or(&ArticleDates::default()), now);
+                tx.insert(e, &first, &topics_of(e), now)?;
                 changes.new += 1;
                 continue;
             };
-            let revision = rules::revise(&known, e, now, &topics_of);
+            let article = fresh.copied().unwrap_or(known.article);
+            let revision = rules::revise(&known, e, &article, now, &topics_of);
             match revision.write {
                 Write::Row => tx.update(e, &revision, now)?,
                 Write::LastSeen => tx.seen(&e.key, now)?,
@@ -222,8 +313,36 @@ impl Store {
                 tx.set_rows(&e.key, source, &positions)?;
             }
         }
+        let listed: std::collections::HashSet<&EntryKey> = entries.iter().map(|e| &e.key).collect();
+        for note in articles {
+            // An entry no longer listed whose kept page was read again: its dates may move.
+            if let (false, Some(dates)) = (listed.contains(&note.key), read.get(&note.key))
+                && let Some(known) = tx.known(&note.key)?
+            {
+                let seen = rules::as_listed(&note.key, &known);
+                let revision = rules::revise(&known, &seen, dates, now, |_| known.topics.clone());
+                if revision.write == Write::Row {
+                    tx.redate(&note.key, &revision)?;
+                    changes.updated += usize::from(revision.changed);
+                    if revision.topics_moved {
+                        tx.move_topics(&note.key, &known, &revision)?;
+                    }
+                }
+            }
+            tx.article(note, now)?;
+        }
         tx.commit()?;
         Ok(changes)
+    }
+
+    /// See [`Backend::articles`].
+    pub fn articles(&self) -> Result<HashMap<EntryKey, ArticleState>> {
+        self.backend.articles()
+    }
+
+    /// See [`Backend::pages_to_reread`].
+    pub fn pages_to_reread(&self, source: &str, rule: &str) -> Result<Vec<KeptPage>> {
+        self.backend.pages_to_reread(source, rule)
     }
 
     /// See [`Backend::feed`].

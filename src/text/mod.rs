@@ -10,6 +10,8 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 pub const MAX_TITLE_CHARS: usize = 300;
 /// Longest summary kept, in characters.
 pub const MAX_SUMMARY_CHARS: usize = 2000;
+/// Length of an article's excerpt, the summary of an entry whose listing has none.
+pub const MAX_EXCERPT_CHARS: usize = 300;
 
 /// NFKC and lower case: the form titles and rule words are compared in, so that full-width and
 /// half-width forms (ＳＭＳ, SMS, sms) are one.

@@ -1,13 +1,13 @@
 //! A refresh's writes: entries, their topics and their rows, in one transaction; and
 //! classifying every stored entry again when the topic rules change.
 
-use super::sources;
-use crate::model::{Entry, EntryKey};
+use super::{articles, sources};
+use crate::model::{ArticleDates, Entry, EntryKey};
 use crate::source::SourceReport;
 use crate::store::rules::{
     First, Known, Revision, format_time, parse_time, topic_ids, topics_column,
 };
-use crate::store::{Result, StoreError, TopicsOf, Transaction};
+use crate::store::{ArticleNote, Result, StoreError, TopicsOf, Transaction};
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -57,11 +57,13 @@ impl Transaction for Refresh<'_> {
     fn known(&mut self, key: &EntryKey) -> Result<Option<Known>> {
         self.tx
             .prepare_cached(
-                "SELECT title, link, summary, source_date, published, updated, last_seen, topics
-                 FROM entries WHERE key = ?1",
+                "SELECT e.title, e.link, e.summary, e.source_date, e.published, e.updated,
+                     e.last_seen, e.topics, a.published, a.updated
+                 FROM entries e LEFT JOIN articles a ON a.key = e.key WHERE e.key = ?1",
             )
             .and_then(|mut s| {
                 s.query_row([&key.0], |r| {
+                    let time = |t: Option<String>| t.map(|t| parse_time(&t));
                     Ok(Known {
                         title: r.get(0)?,
                         link: r.get(1)?,
@@ -71,6 +73,10 @@ impl Transaction for Refresh<'_> {
                         updated: parse_time(&r.get::<_, String>(5)?),
                         last_seen: parse_time(&r.get::<_, String>(6)?),
                         topics: topic_ids(&r.get::<_, String>(7)?),
+                        article: ArticleDates {
+                            published: time(r.get(8)?),
+                            updated: time(r.get(9)?),
+                        },
                     })
                 })
                 .optional()
@@ -135,6 +141,22 @@ impl Transaction for Refresh<'_> {
             "UPDATE entries SET last_seen = ?2 WHERE key = ?1",
             params![key.0, format_time(now)],
         )
+    }
+
+    fn redate(&mut self, key: &EntryKey, r: &Revision) -> Result<()> {
+        self.run(
+            "UPDATE entries SET published = ?2, updated = ?3, updated_ts = ?4 WHERE key = ?1",
+            params![
+                key.0,
+                format_time(r.published),
+                format_time(r.updated),
+                r.updated.timestamp()
+            ],
+        )
+    }
+
+    fn article(&mut self, note: &ArticleNote, now: DateTime<FixedOffset>) -> Result<()> {
+        articles::write(&self.tx, note, now).map_err(self.fail())
     }
 
     fn move_topics(&mut self, key: &EntryKey, was: &Known, r: &Revision) -> Result<()> {

@@ -13,19 +13,21 @@ pub(super) fn feed(
     // The newest keys are picked first and only then their rows read: sorting carries the
     // key and the order columns, not every member's summary and topics.
     const COLUMNS: &str = "e.id, e.key, e.title, e.link, e.summary, e.published, e.updated, \
-         (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key), e.topics";
+         (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key), a.content, a.excerpt, \
+         e.topics";
     const ORDER: &str = "ORDER BY e.updated_ts DESC, e.published DESC, e.id";
     // The same order, led by the topic's own copy of `updated_ts`, which its key has.
     const TOPIC_ORDER: &str = "ORDER BY t.updated_ts DESC, e.published DESC, e.id";
     fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(StoredEntry, Vec<String>)> {
-        let topics: String = r.get(8)?;
+        let topics: String = r.get(10)?;
         Ok((stored_entry(r)?, topic_ids(&topics)))
     }
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let (entries, total) = match topic {
         Some(t) => (
             conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM entries e WHERE e.key IN (
+                "SELECT {COLUMNS} FROM entries e LEFT JOIN articles a ON a.key = e.key
+                 WHERE e.key IN (
                      SELECT e.key FROM entry_topics t JOIN entries e ON e.key = t.key
                      WHERE t.topic = ?1 {TOPIC_ORDER} LIMIT ?2)
                  {ORDER}"
@@ -40,8 +42,8 @@ pub(super) fn feed(
         ),
         None => (
             conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM entries e WHERE e.key IN (
-                     SELECT e.key FROM entries e {ORDER} LIMIT ?1)
+                "SELECT {COLUMNS} FROM entries e LEFT JOIN articles a ON a.key = e.key
+                 WHERE e.key IN (SELECT e.key FROM entries e {ORDER} LIMIT ?1)
                  {ORDER}"
             ))?
             .query_map([limit], row)?
@@ -58,8 +60,9 @@ pub(super) fn feed(
 pub(super) fn entries(conn: &Connection) -> rusqlite::Result<Vec<StoredEntry>> {
     let mut stmt = conn.prepare(
         "SELECT e.id, e.key, e.title, e.link, e.summary, e.published, e.updated,
-             (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key)
-         FROM entries e ORDER BY e.updated_ts DESC, e.published DESC, e.id",
+             (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key), a.content, a.excerpt
+         FROM entries e LEFT JOIN articles a ON a.key = e.key
+         ORDER BY e.updated_ts DESC, e.published DESC, e.id",
     )?;
     stmt.query_map([], stored_entry)?.collect()
 }
@@ -77,8 +80,8 @@ pub(super) fn origins(conn: &Connection, key: &EntryKey) -> rusqlite::Result<Vec
     .collect()
 }
 
-/// A [`StoredEntry`] from the columns id, key, title, link, summary, published, updated and
-/// the entry's first source.
+/// A [`StoredEntry`] from the columns id, key, title, link, summary, published, updated, the
+/// entry's first source, and its article's content and excerpt.
 fn stored_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
     Ok(StoredEntry {
         id: r.get(0)?,
@@ -89,5 +92,7 @@ fn stored_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
         published: parse_time(&r.get::<_, String>(5)?),
         updated: parse_time(&r.get::<_, String>(6)?),
         source: r.get(7)?,
+        content: r.get(8)?,
+        excerpt: r.get(9)?,
     })
 }

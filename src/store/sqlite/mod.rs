@@ -1,13 +1,16 @@
 //! The SQLite backend, the embedded default: one file (WAL mode) beside the configuration.
 //! Split by concern: [`schema`] (migrations), [`entries`] (a refresh's writes and topics),
-//! [`feeds`] (reading entries back), [`sources`] (fetch state and health).
+//! [`feeds`] (reading entries back), [`sources`] (fetch state and health), [`articles`]
+//! (each entry's own page).
 
+mod articles;
 mod entries;
 mod feeds;
 mod schema;
 mod sources;
 
-use super::{Backend, FeedRows, Result, SourceHealth, StoreError, TopicsOf, Transaction};
+use super::rules::article::ArticleState;
+use super::{Backend, FeedRows, KeptPage, Result, SourceHealth, StoreError, TopicsOf, Transaction};
 use crate::fetch::Validators;
 use crate::model::{EntryKey, Origin, StoredEntry};
 use chrono::{DateTime, FixedOffset};
@@ -223,6 +226,14 @@ impl Backend for Sqlite {
 
     fn origins(&self, key: &EntryKey) -> Result<Vec<Origin>> {
         feeds::origins(&self.conn, key).map_err(self.fail())
+    }
+
+    fn articles(&self) -> Result<std::collections::HashMap<EntryKey, ArticleState>> {
+        articles::states(&self.conn).map_err(self.fail())
+    }
+
+    fn pages_to_reread(&self, source: &str, rule: &str) -> Result<Vec<KeptPage>> {
+        articles::pages_to_reread(&self.conn, source, rule).map_err(self.fail())
     }
 
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>> {

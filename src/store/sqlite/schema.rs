@@ -70,6 +70,32 @@ pub(super) const MIGRATIONS: &[&str] = &[
     -- first_seen was written and never read: a first sighting's date is its published.
     ALTER TABLE entries DROP COLUMN first_seen;
 ",
+    "
+    -- Each entry's own page, where its source reads articles: the page as it came (compressed,
+    -- so that a changed rule reads it again without a request), what the rule made of it, and
+    -- how fetching it went.
+    CREATE TABLE articles (
+        key TEXT PRIMARY KEY REFERENCES entries (key),
+        source TEXT NOT NULL,
+        link TEXT NOT NULL,          -- the URL asked for
+        listing_date TEXT,           -- the entry's listing date when it was asked for
+        etag TEXT,
+        last_modified TEXT,
+        checked TEXT,                -- when a page or a 304 last came
+        page BLOB,                   -- zlib
+        content_type TEXT,
+        page_url TEXT,               -- after redirects
+        rule TEXT,                   -- the rule the page was last read with
+        content TEXT,                -- sanitized HTML
+        excerpt TEXT,
+        published TEXT,
+        updated TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_attempt TEXT
+    );
+    CREATE INDEX articles_by_source ON articles (source);
+",
 ];
 
 /// How long a statement waits for another process's write before failing.

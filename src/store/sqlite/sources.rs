@@ -31,10 +31,12 @@ pub(super) fn health(conn: &Connection) -> rusqlite::Result<Vec<SourceHealth>> {
         // One pass over the rows for every source's count: entry_sources is keyed by entry,
         // so a count per source would scan it once per source.
         "SELECT s.id, s.url, s.last_attempt, s.last_success, s.last_error,
-                s.consecutive_failures, coalesce(c.entries, 0)
+                s.consecutive_failures, coalesce(c.entries, 0), coalesce(f.failing, 0)
          FROM sources s LEFT JOIN (
              SELECT source, count(DISTINCT key) AS entries FROM entry_sources GROUP BY source
-         ) c ON c.source = s.id
+         ) c ON c.source = s.id LEFT JOIN (
+             SELECT source, count(*) AS failing FROM articles WHERE failures > 0 GROUP BY source
+         ) f ON f.source = s.id
          ORDER BY s.id",
     )?;
     stmt.query_map([], |r| {
@@ -46,6 +48,7 @@ pub(super) fn health(conn: &Connection) -> rusqlite::Result<Vec<SourceHealth>> {
             last_error: r.get(4)?,
             consecutive_failures: r.get(5)?,
             entries: r.get(6)?,
+            article_failures: r.get(7)?,
         })
     })?
     .collect()
