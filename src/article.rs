@@ -166,6 +166,10 @@ pub async fn gather(config: &Config, client: &Client, plan: Plan) -> Articles {
     articles
 }
 
+/// One entry as `kairan check --article` shows it: what its page gave, or why nothing, and the
+/// warnings about its dates.
+pub type Inspected = (Entry, Result<Article, String>, Vec<String>);
+
 /// What the rule of `source` reads from the pages of its first `count` entries that have one,
 /// fetched now: for `kairan check --article`. Stores nothing.
 pub async fn inspect(
@@ -174,7 +178,7 @@ pub async fn inspect(
     source: &str,
     entries: &[Entry],
     count: usize,
-) -> Vec<(Entry, Result<Article, String>, Vec<String>)> {
+) -> Vec<Inspected> {
     let jobs: Vec<(Job, Validators)> = candidates(config, entries)
         .into_iter()
         .filter(|j| config.sources[j.source].id == source)

@@ -66,6 +66,18 @@ pub fn inspect(
         .block_on(pipeline::inspect(config, page))
 }
 
+/// [`article::inspect`] on a runtime of its own: what `source`'s article rule reads from the
+/// pages of its first `count` entries, fetched now. Stores nothing.
+pub fn inspect_articles(
+    config: &Config,
+    source: &str,
+    entries: &[model::Entry],
+    count: usize,
+) -> std::io::Result<Vec<article::Inspected>> {
+    let client = fetch::Client::new(&config.fetch);
+    Ok(runtime()?.block_on(article::inspect(config, &client, source, entries, count)))
+}
+
 /// [`suggest::fetch`] on a runtime of its own: a page read as `run` reads it.
 pub fn fetch_page(
     url: &url::Url,

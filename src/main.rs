@@ -80,6 +80,9 @@ enum Command {
         /// Read this saved page (or feed) instead of fetching; needs --source
         #[arg(long, requires = "source")]
         file: Option<PathBuf>,
+        /// Also fetch the first rows' own pages and show what [source.article] reads from them
+        #[arg(long, requires = "source")]
+        article: bool,
         /// Print the result as JSON on stdout
         #[arg(long)]
         json: bool,
@@ -168,8 +171,17 @@ fn main() -> ExitCode {
             config,
             source,
             file,
+            article,
             json,
-        } => load_config(&config, None).map(|c| cli::check::check(c, source, file, json, &out)),
+        } => load_config(&config, None).map(|c| {
+            let what = cli::check::What {
+                only: source,
+                page: file,
+                articles: article,
+                json,
+            };
+            cli::check::check(c, what, &out)
+        }),
         Command::Explain { config, entry } => {
             load_config(&config, None).map(|c| cli::explain::explain(&c, &entry, &out))
         }

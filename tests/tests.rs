@@ -5,6 +5,7 @@
 
 mod common;
 
+mod articles;
 mod cli;
 mod faults;
 mod fetch;

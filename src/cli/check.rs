@@ -11,13 +11,24 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub fn check(
-    mut config: Config,
-    only: Option<String>,
-    page: Option<PathBuf>,
-    as_json: bool,
-    out: &Out,
-) -> ExitCode {
+/// What `kairan check` is asked to show.
+pub struct What {
+    /// One source only.
+    pub only: Option<String>,
+    /// A saved page to read instead of fetching.
+    pub page: Option<PathBuf>,
+    /// What the source's article rule reads from its first rows' pages.
+    pub articles: bool,
+    pub json: bool,
+}
+
+pub fn check(mut config: Config, what: What, out: &Out) -> ExitCode {
+    let What {
+        only,
+        page,
+        articles,
+        json: as_json,
+    } = what;
     if let Some(id) = &only {
         config.sources.retain(|s| &s.id == id);
         if config.sources.is_empty() {
@@ -45,19 +56,36 @@ pub fn check(
         .map(|s| s.id.as_str())
         .collect();
     let verdict = verdict(&config, &inspection, &failed, empty_topics);
+    let read = match articles.then(|| super::article::read(&config, &inspection)) {
+        Some(Err(message)) => {
+            out.error(&message, &[]);
+            return ExitCode::from(2);
+        }
+        Some(Ok(read)) => Some(read),
+        None => None,
+    };
+    let articles_ok = read.as_ref().is_none_or(|r| r.iter().all(|a| a.1.is_ok()));
     if as_json {
-        let json = to_json(
+        let mut json = to_json(
             &config,
             &inspection,
             empty_topics,
             &verdict,
             failed.is_empty(),
         );
+        if let Some(read) = &read {
+            json["articles"] = super::article::to_json(read);
+            json["ok"] = json!(json["ok"].as_bool() == Some(true) && articles_ok);
+        }
         print_stdout(&format!("{json:#}\n"));
     } else {
-        print_stdout(&to_text(&config, &inspection, empty_topics, &verdict));
+        let mut text = to_text(&config, &inspection, empty_topics, &verdict);
+        if let Some(read) = &read {
+            text.push_str(&super::article::to_text(&config, read));
+        }
+        print_stdout(&text);
     }
-    if failed.is_empty() && empty_topics.is_empty() {
+    if failed.is_empty() && empty_topics.is_empty() && articles_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -1,6 +1,7 @@
 //! What the commands print, and how: text for people, JSON lines for log collectors, nothing
 //! with `-q`, and on a non-terminal (cron) nothing on success unless `-v`.
 
+mod article;
 pub mod check;
 pub mod explain;
 pub mod run;

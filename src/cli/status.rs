@@ -40,36 +40,38 @@ pub fn status(config: &Config, out: &Out) -> ExitCode {
     else {
         return ExitCode::from(1);
     };
-    let mut rows = vec![
-        [
-            "SOURCE",
-            "LAST SUCCESS",
-            "FAILURES",
-            "ENTRIES",
-            "LAST ERROR",
-        ]
-        .map(String::from)
-        .to_vec(),
-    ];
+    // A column for articles where a source reads them, and only then.
+    let articles = config.sources.iter().any(|s| s.article.is_some());
+    let mut header = vec!["SOURCE", "LAST SUCCESS", "FAILURES", "ENTRIES"];
+    if articles {
+        header.push("ARTICLES FAILING");
+    }
+    header.push("LAST ERROR");
+    let mut rows = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
     let mut healthy = true;
     for source in &config.sources {
-        let row = match health.iter().find(|h| h.id == source.id) {
+        let (mut row, failing, error) = match health.iter().find(|h| h.id == source.id) {
             Some(h) => {
                 healthy &= h.consecutive_failures == 0 && h.last_success.is_some();
-                vec![
+                let row = vec![
                     source.id.clone(),
                     time(h.last_success),
                     h.consecutive_failures.to_string(),
                     h.entries.to_string(),
-                    h.last_error.clone().unwrap_or_else(|| "-".to_owned()),
-                ]
+                ];
+                let error = h.last_error.clone().unwrap_or_else(|| "-".to_owned());
+                (row, h.article_failures.to_string(), error)
             }
             None => {
                 healthy = false;
-                let never = ["never", "-", "0", "not fetched yet"].map(String::from);
-                [vec![source.id.clone()], never.to_vec()].concat()
+                let row = [source.id.as_str(), "never", "-", "0"].map(String::from);
+                (row.to_vec(), "0".to_owned(), "not fetched yet".to_owned())
             }
         };
+        if articles {
+            row.push(failing);
+        }
+        row.push(error);
         rows.push(row);
     }
     print_stdout(&table(&rows));

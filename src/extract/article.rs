@@ -142,4 +142,16 @@ mod tests {
             "the content selector \".article-body\" matched nothing on the article page"
         );
     }
+
+    #[test]
+    fn a_hostile_page_is_refused_by_the_nesting_cap_and_entities_stay_text() {
+        let deep = format!("<div class=\"article-body\">{}", "<div>".repeat(5000));
+        assert!(matches!(
+            extract(&deep, &rule(".article-body")),
+            Err(ExtractError::TooDeep(_))
+        ));
+        let entities = format!("<main><p>{}</p></main>", "&lt;script&gt;&amp;".repeat(10_000));
+        let a = extract(&entities, &rule("main")).unwrap();
+        assert!(!a.content.contains("<script>"));
+    }
 }
