@@ -10,7 +10,7 @@ shift
 fuzz=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$fuzz")
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(html_extract suggest feed date config)
+[ ${#targets[@]} -gt 0 ] || targets=(html_extract article suggest feed date config)
 export RUSTC_BOOTSTRAP=${RUSTC_BOOTSTRAP:-1}
 
 failed=()
@@ -20,6 +20,7 @@ for t in "${targets[@]}"; do
     seeds=("$fuzz/regressions/$t")
     case $t in
         html_extract) seeds+=("$root/fixtures/ipa" "$root/fixtures/hostile" "$root/fixtures/encodings"); max_len=65536 ;;
+        article) seeds+=("$root/fixtures/articles" "$root/fixtures/hostile"); max_len=65536 ;;
         suggest) seeds+=("$root/fixtures/suggest" "$root/fixtures/ipa" "$root/fixtures/hostile"); max_len=65536 ;;
         feed) seeds+=("$root/fixtures/feeds" "$root/fixtures/jvn"); max_len=16384 ;;
         date) max_len=256 ;;

@@ -29,6 +29,11 @@ fn html_extract() {
 }
 
 #[test]
+fn article() {
+    run_saved("article", checks::article);
+}
+
+#[test]
 fn suggest() {
     run_saved("suggest", checks::suggest);
 }

@@ -35,6 +35,29 @@ pub fn html_extract(data: &[u8]) {
     }
 }
 
+/// Bytes as an article page: charset decoding, the built-in article rule, sanitizing and
+/// dating. Whatever the page, the content keeps no active markup and is XML-safe, and its dates
+/// are writable.
+pub fn article(data: &[u8]) {
+    let listing = source(|k| matches!(k, SourceKind::Html(_)));
+    let rule = listing.article.as_ref().expect("the built-in listing reads articles");
+    let base = url::Url::parse("https://www.ipa.go.jp/security/anshin/attention/2023/a.html")
+        .expect("a valid URL");
+    let (page, _) = kairan::fetch::decode::decode_html(data, None);
+    let Ok(raw) = kairan::extract::article::extract(&page, rule) else {
+        return;
+    };
+    let Ok(n) = normalize::article::article(raw, &base, BUILTIN.site.timezone) else {
+        return;
+    };
+    let content = n.article.content.to_ascii_lowercase();
+    for active in ["<script", "<style", "<iframe", "<object", "<embed", "<form", "javascript:"] {
+        assert!(!content.contains(active), "{active} in {content}");
+    }
+    assert_eq!(n.article.content, xml_safe(&n.article.content));
+    n.article.dates.published.into_iter().chain(n.article.dates.updated).for_each(check_date);
+}
+
 /// Bytes as a page nobody described: `kairan suggest` never panics, and a block it proposes
 /// compiles and reads at least two entries, each as normalization promises.
 pub fn suggest(data: &[u8]) {
