@@ -4,9 +4,13 @@
 //! every listing changes: the worst case for conditional requests). Each run is measured by
 //! `/usr/bin/time -v`: wall time, CPU time, peak resident memory.
 //!
-//!   cargo build --release && cargo run --release --example scale -- [--rows M] [--stages] [N ...]
+//!   cargo build --release && cargo run --release --example scale -- [--rows M] [--stages]
+//!       [--articles] [N ...]
 //!
-//! `--stages` also prints kairan's debug account of each run's stages.
+//! `--stages` also prints kairan's debug account of each run's stages. `--articles` gives every
+//! source an article rule (every row links a page of its own, served by the same hosts) and
+//! lets a run read them all; the table then also counts article requests and the most
+//! requests one host had in flight at once.
 //! Defaults: M = 100, N = 10 100 1000. Prints a Markdown table (BENCHMARKS.md has the figures).
 
 use std::collections::HashMap;
@@ -29,17 +33,27 @@ struct Page {
 struct Counts {
     full: AtomicUsize,
     not_modified: AtomicUsize,
+    articles: AtomicUsize,
+}
+
+/// One host's requests being answered now, and the most it had at once.
+#[derive(Default)]
+struct InFlight {
+    now: AtomicUsize,
+    max: AtomicUsize,
 }
 
 fn main() {
     let mut rows = 100;
     let mut sizes = Vec::new();
     let mut stages = false;
+    let mut articles = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rows" => rows = args.next().and_then(|v| v.parse().ok()).expect("--rows M"),
             "--stages" => stages = true,
+            "--articles" => articles = true,
             n => sizes.push(n.parse::<usize>().expect("N: a number of listings")),
         }
     }
@@ -54,22 +68,35 @@ fn main() {
     );
     let seed = seed_rows(&root);
     println!(
-        "| listings × rows | run | wall s | CPU s (user+sys) | peak RSS MB | full / 304 responses | files written |"
+        "| listings × rows | run | wall s | CPU s (user+sys) | peak RSS MB | full / 304 responses | files written |{}",
+        if articles {
+            " article requests | most in flight per host |"
+        } else {
+            ""
+        }
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "|---|---|---|---|---|---|---|{}",
+        if articles { "---|---|" } else { "" }
+    );
     for n in sizes {
         let pages: Arc<RwLock<Vec<Page>>> = Arc::new(RwLock::new(
             (0..n).map(|i| page(&seed, i, rows, false)).collect(),
         ));
         let counts = Arc::new(Counts::default());
-        let ports: Vec<u16> = (0..HOSTS)
-            .map(|_| serve(pages.clone(), counts.clone()))
+        let flights: Vec<Arc<InFlight>> = (0..HOSTS).map(|_| Arc::default()).collect();
+        let ports: Vec<u16> = (flights.iter())
+            .map(|f| serve(pages.clone(), counts.clone(), f.clone()))
             .collect();
         let dir = std::env::temp_dir().join(format!("kairan-scale-{n}x{rows}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("kairan.toml");
-        std::fs::write(&config, config_text(&root, &ports, n)).unwrap();
+        std::fs::write(
+            &config,
+            config_text(&root, &ports, n, articles.then_some(rows)),
+        )
+        .unwrap();
         for run in ["cold", "warm, unchanged", "warm, 1% of rows changed"] {
             if run.starts_with("warm, 1%") {
                 let mut p = pages.write().unwrap();
@@ -79,12 +106,26 @@ fn main() {
             }
             counts.full.store(0, Ordering::SeqCst);
             counts.not_modified.store(0, Ordering::SeqCst);
+            counts.articles.store(0, Ordering::SeqCst);
+            flights
+                .iter()
+                .for_each(|f| f.max.store(0, Ordering::SeqCst));
             let m = measure(&kairan, &dir, &config);
             if stages {
                 eprintln!("{n} × {rows}, {run}:\n{}", m.stages);
             }
+            let extra = if articles {
+                let most = flights.iter().map(|f| f.max.load(Ordering::SeqCst)).max();
+                format!(
+                    " {} | {} |",
+                    counts.articles.load(Ordering::SeqCst),
+                    most.unwrap_or(0)
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "| {n} × {rows} | {run} | {:.2} | {:.2} | {:.0} | {} / {} | {} |",
+                "| {n} × {rows} | {run} | {:.2} | {:.2} | {:.0} | {} / {} | {} |{extra}",
                 m.wall,
                 m.cpu,
                 m.rss_kb as f64 / 1024.0,
@@ -153,39 +194,68 @@ fn fxhash(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The shipped configuration's topics, with `n` listing sources spread over the servers.
-fn config_text(root: &Path, ports: &[u16], n: usize) -> String {
+/// The shipped configuration's topics, with `n` listing sources spread over the servers; with
+/// `articles` (the rows per listing), each source reads its rows' pages, all of them in a run.
+fn config_text(root: &Path, ports: &[u16], n: usize, articles: Option<usize>) -> String {
     let shipped = std::fs::read_to_string(root.join("config/ipa.toml")).unwrap();
     let topics = &shipped[shipped.find("\n[[topic]]").unwrap()..];
     let mut text = String::from(
         "[site]\ntitle = \"scale\"\nbase_url = \"http://127.0.0.1:8080/\"\nauthor = \"kairan\"\n\n\
-         [output]\ndir = \"public\"\n\n[state]\npath = \"kairan.db\"\n\n[fetch]\nretries = 0\n\n",
+         [output]\ndir = \"public\"\n\n[state]\npath = \"kairan.db\"\n\n[fetch]\nretries = 0\n",
     );
+    let rule = match articles {
+        Some(rows) => {
+            text.push_str(&format!("max_articles_per_run = {rows}\n"));
+            "[source.article]\ncontent = \"main p.article-txt\"\npublished = \".publish-date\"\n"
+        }
+        None => "",
+    };
+    text.push('\n');
     for i in 0..n {
         let port = ports[i % ports.len()];
         text.push_str(&format!(
             "[[source]]\nid = \"s{i}\"\ntitle = \"listing {i}\"\nurl = \"http://127.0.0.1:{port}/l/{i}.html\"\nkind = \"html\"\n\
              [source.select]\nitem = \"ul.news-list > li.news-list__item\"\ntitle = \".news-list__ttl\"\nlink = \"a\"\n\
-             date = \".news-list__date\"\nsummary = \".news-list__txt\"\n\n"
+             date = \".news-list__date\"\nsummary = \".news-list__txt\"\n{rule}\n"
         ));
     }
     text + topics
 }
 
 /// A loopback server for the pages, with ETags and keep-alive; returns its port.
-fn serve(pages: Arc<RwLock<Vec<Page>>>, counts: Arc<Counts>) -> u16 {
+fn serve(pages: Arc<RwLock<Vec<Page>>>, counts: Arc<Counts>, flight: Arc<InFlight>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming().map_while(Result::ok) {
-            let (pages, counts) = (pages.clone(), counts.clone());
-            std::thread::spawn(move || connection(stream, &pages, &counts));
+            let (pages, counts, flight) = (pages.clone(), counts.clone(), flight.clone());
+            std::thread::spawn(move || connection(stream, &pages, &counts, &flight));
         }
     });
     port
 }
 
-fn connection(mut stream: TcpStream, pages: &RwLock<Vec<Page>>, counts: &Counts) {
+/// The article page at `path` (`/security/scale/{listing}/{row}.html`), in IPA's markup.
+fn article(path: &str) -> Page {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>記事</title></head><body>\
+         <div class=\"news-detail\"><main><h1 class=\"ttl\">記事 {path}</h1><p class=\"publish-date\">公開日：2023年1月1日</p>\
+         <h2 class=\"ttl\">概要</h2>{}</main></div></body></html>\n",
+        "<p class=\"article-txt\">偽のセキュリティ警告の画面に表示された番号に電話をかけないでください。</p>".repeat(20)
+    );
+    let etag = format!("\"{:x}\"", fxhash(body.as_bytes()));
+    Page {
+        body: body.into_bytes(),
+        etag,
+    }
+}
+
+fn connection(
+    mut stream: TcpStream,
+    pages: &RwLock<Vec<Page>>,
+    counts: &Counts,
+    flight: &InFlight,
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     loop {
         let mut line = String::new();
@@ -203,12 +273,21 @@ fn connection(mut stream: TcpStream, pages: &RwLock<Vec<Page>>, counts: &Counts)
                 headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
             }
         }
+        let now = flight.now.fetch_add(1, Ordering::SeqCst) + 1;
+        flight.max.fetch_max(now, Ordering::SeqCst);
+        let page_of_row = path.starts_with("/security/scale/").then(|| {
+            counts.articles.fetch_add(1, Ordering::Relaxed);
+            article(&path)
+        });
         let index: Option<usize> = path
             .strip_prefix("/l/")
             .and_then(|p| p.strip_suffix(".html"))
             .and_then(|p| p.parse().ok());
         let pages = pages.read().unwrap();
-        let reply = match index.and_then(|i| pages.get(i)) {
+        let reply = match page_of_row
+            .as_ref()
+            .or_else(|| index.and_then(|i| pages.get(i)))
+        {
             Some(p) if headers.get("if-none-match") == Some(&p.etag) => {
                 counts.not_modified.fetch_add(1, Ordering::Relaxed);
                 format!(
@@ -231,7 +310,9 @@ fn connection(mut stream: TcpStream, pages: &RwLock<Vec<Page>>, counts: &Counts)
             None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
         };
         drop(pages);
-        if stream.write_all(&reply).is_err() {
+        let written = stream.write_all(&reply);
+        flight.now.fetch_sub(1, Ordering::SeqCst);
+        if written.is_err() {
             return;
         }
     }

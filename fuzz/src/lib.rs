@@ -40,7 +40,10 @@ pub fn html_extract(data: &[u8]) {
 /// are writable.
 pub fn article(data: &[u8]) {
     let listing = source(|k| matches!(k, SourceKind::Html(_)));
-    let rule = listing.article.as_ref().expect("the built-in listing reads articles");
+    let rule = listing
+        .article
+        .as_ref()
+        .expect("the built-in listing reads articles");
     let base = url::Url::parse("https://www.ipa.go.jp/security/anshin/attention/2023/a.html")
         .expect("a valid URL");
     let (page, _) = kairan::fetch::decode::decode_html(data, None);
@@ -51,11 +54,24 @@ pub fn article(data: &[u8]) {
         return;
     };
     let content = n.article.content.to_ascii_lowercase();
-    for active in ["<script", "<style", "<iframe", "<object", "<embed", "<form", "javascript:"] {
+    for active in [
+        "<script",
+        "<style",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<form",
+        "javascript:",
+    ] {
         assert!(!content.contains(active), "{active} in {content}");
     }
     assert_eq!(n.article.content, xml_safe(&n.article.content));
-    n.article.dates.published.into_iter().chain(n.article.dates.updated).for_each(check_date);
+    n.article
+        .dates
+        .published
+        .into_iter()
+        .chain(n.article.dates.updated)
+        .for_each(check_date);
 }
 
 /// Bytes as a page nobody described: `kairan suggest` never panics, and a block it proposes

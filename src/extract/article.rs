@@ -150,7 +150,10 @@ mod tests {
             extract(&deep, &rule(".article-body")),
             Err(ExtractError::TooDeep(_))
         ));
-        let entities = format!("<main><p>{}</p></main>", "&lt;script&gt;&amp;".repeat(10_000));
+        let entities = format!(
+            "<main><p>{}</p></main>",
+            "&lt;script&gt;&amp;".repeat(10_000)
+        );
         let a = extract(&entities, &rule("main")).unwrap();
         assert!(!a.content.contains("<script>"));
     }

@@ -18,7 +18,7 @@ pub fn serve_ipa_site(server: &Server) {
     server.route(ALERT_PATH, Reply::ok("application/rdf+xml", feed));
     let root = root().join("fixtures/articles");
     for (name, bytes) in files_under(&root) {
-        if !name.ends_with(".html") || name.ends_with(".edited.html") {
+        if !name.ends_with(".html") {
             continue;
         }
         // The Shift_JIS page says so only in its <meta>, as old pages do.
@@ -74,7 +74,7 @@ fn the_shipped_config_publishes_every_advisory_with_its_article_and_its_dates() 
     assert_status(&second, 0);
     let pages = files_under(&root().join("fixtures/articles"))
         .keys()
-        .filter(|n| n.ends_with(".html") && !n.ends_with(".edited.html"))
+        .filter(|n| n.ends_with(".html"))
         .count();
     assert_eq!(article_requests(&server), pages, "{}", stderr(&second));
     for r in server.all_requests() {

@@ -15,8 +15,9 @@ use std::io::{Read, Write};
 
 pub(super) fn states(conn: &Connection) -> rusqlite::Result<HashMap<EntryKey, ArticleState>> {
     let mut stmt = conn.prepare(
-        "SELECT key, link, listing_date, etag, last_modified, checked, page IS NOT NULL, rule,
-                content IS NOT NULL, failures, last_attempt
+        "SELECT key, link, listing_date, etag, last_modified, checked,
+                key IN (SELECT key FROM article_pages), rule, excerpt IS NOT NULL, failures,
+                last_attempt
          FROM articles",
     )?;
     let time = |t: Option<String>| t.map(|t| parse_time(&t));
@@ -48,8 +49,9 @@ pub(super) fn pages_to_reread(
     rule: &str,
 ) -> rusqlite::Result<Vec<KeptPage>> {
     let mut stmt = conn.prepare(
-        "SELECT key, link, listing_date, page, content_type, page_url FROM articles
-         WHERE source = ?1 AND page IS NOT NULL AND rule IS NOT ?2",
+        "SELECT a.key, a.link, a.listing_date, p.page, p.content_type, p.page_url
+         FROM articles a JOIN article_pages p ON p.key = a.key
+         WHERE a.source = ?1 AND a.rule IS NOT ?2",
     )?;
     let rows = stmt.query_map(params![source, rule], |r| {
         let compressed: Vec<u8> = r.get(3)?;
@@ -103,14 +105,15 @@ pub(super) fn write(
             read,
         } => {
             conn.prepare_cached(
-                "UPDATE articles SET etag = ?2, last_modified = ?3, checked = ?4, page = ?5,
-                 content_type = ?6, page_url = ?7 WHERE key = ?1",
+                "UPDATE articles SET etag = ?2, last_modified = ?3, checked = ?4 WHERE key = ?1",
+            )?
+            .execute(params![key, validators.etag, validators.last_modified, now])?;
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO article_pages (key, page, content_type, page_url)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![
                 key,
-                validators.etag,
-                validators.last_modified,
-                now,
                 deflate(&page.body),
                 page.content_type,
                 page.url

@@ -71,9 +71,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE entries DROP COLUMN first_seen;
 ",
     "
-    -- Each entry's own page, where its source reads articles: the page as it came (compressed,
-    -- so that a changed rule reads it again without a request), what the rule made of it, and
-    -- how fetching it went.
+    -- Each entry's own page, where its source reads articles: what the rule made of it and how
+    -- fetching it went; large text last, so that reading the small columns walks no overflow.
     CREATE TABLE articles (
         key TEXT PRIMARY KEY REFERENCES entries (key),
         source TEXT NOT NULL,
@@ -82,19 +81,24 @@ pub(super) const MIGRATIONS: &[&str] = &[
         etag TEXT,
         last_modified TEXT,
         checked TEXT,                -- when a page or a 304 last came
-        page BLOB,                   -- zlib
-        content_type TEXT,
-        page_url TEXT,               -- after redirects
         rule TEXT,                   -- the rule the page was last read with
-        content TEXT,                -- sanitized HTML
-        excerpt TEXT,
         published TEXT,
         updated TEXT,
         failures INTEGER NOT NULL DEFAULT 0,
         last_error TEXT,
-        last_attempt TEXT
+        last_attempt TEXT,
+        excerpt TEXT,
+        content TEXT                 -- sanitized HTML
     );
     CREATE INDEX articles_by_source ON articles (source);
+    -- The page as it came (zlib), apart: a changed rule reads it again without a request, and
+    -- a run that reads only the articles' state never touches it.
+    CREATE TABLE article_pages (
+        key TEXT PRIMARY KEY REFERENCES articles (key),
+        page BLOB NOT NULL,
+        content_type TEXT,
+        page_url TEXT NOT NULL       -- after redirects
+    );
 ",
 ];
 
