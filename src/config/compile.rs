@@ -311,9 +311,6 @@ impl Compiler<'_> {
     }
 
     fn selectors(&self, source: &str, s: RawSelect) -> Result<Selectors, ConfigError> {
-        fn css(v: &Option<Spanned<String>>) -> Option<&str> {
-            v.as_ref().map(|v| v.get_ref().as_str())
-        }
         Selectors::parse(
             s.item.get_ref(),
             s.title.get_ref(),
@@ -328,42 +325,43 @@ impl Compiler<'_> {
                 "link" => s.link.as_ref(),
                 "date" => s.date.as_ref(),
                 _ => s.summary.as_ref(),
-            }
-            .expect("the key of a selector that was given");
-            self.invalid(
-                value.span(),
-                &format!("source.select.{key}"),
-                format!(
-                    "source \"{source}\": invalid CSS selector \"{}\": {}",
-                    value.get_ref(),
-                    selector_problem(&e)
-                ),
-            )
+            };
+            self.invalid_selector(source, "select", key, value, &e)
         })
     }
 
     fn article(&self, source: &str, a: RawArticle) -> Result<ArticleRule, ConfigError> {
-        fn css(v: &Option<Spanned<String>>) -> Option<&str> {
-            v.as_ref().map(|v| v.get_ref().as_str())
-        }
         ArticleRule::parse(a.content.get_ref(), css(&a.published), css(&a.updated)).map_err(
             |(key, e)| {
                 let value = match key {
                     "content" => Some(&a.content),
                     "published" => a.published.as_ref(),
                     _ => a.updated.as_ref(),
-                }
-                .expect("the key of a selector that was given");
-                self.invalid(
-                    value.span(),
-                    &format!("source.article.{key}"),
-                    format!(
-                        "source \"{source}\": invalid CSS selector \"{}\": {}",
-                        value.get_ref(),
-                        selector_problem(&e)
-                    ),
-                )
+                };
+                self.invalid_selector(source, "article", key, value, &e)
             },
+        )
+    }
+
+    /// A selector of `[source.<table>]` that does not parse: `value` is the one under `key`,
+    /// which was given, or it could not have failed.
+    fn invalid_selector(
+        &self,
+        source: &str,
+        table: &str,
+        key: &str,
+        value: Option<&Spanned<String>>,
+        e: &scraper::error::SelectorErrorKind,
+    ) -> ConfigError {
+        let value = value.expect("the key of a selector that was given");
+        self.invalid(
+            value.span(),
+            &format!("source.{table}.{key}"),
+            format!(
+                "source \"{source}\": invalid CSS selector \"{}\": {}",
+                value.get_ref(),
+                selector_problem(e)
+            ),
         )
     }
 
@@ -427,4 +425,9 @@ impl Compiler<'_> {
             ))
         }
     }
+}
+
+/// An optional selector's text.
+fn css(v: &Option<Spanned<String>>) -> Option<&str> {
+    v.as_ref().map(|v| v.get_ref().as_str())
 }
