@@ -90,6 +90,7 @@ impl Plan {
             }
         }
         let fetching: HashSet<EntryKey> = fetches.iter().map(|(j, _)| j.key.clone()).collect();
+        let listed: HashMap<&EntryKey, &Entry> = entries.iter().map(|e| (&e.key, e)).collect();
         let mut rereads = Vec::new();
         for (i, source) in config.sources.iter().enumerate() {
             let Some(rule) = &source.article else {
@@ -104,7 +105,7 @@ impl Plan {
                     link: kept.link,
                     listing_date: kept.listing_date,
                     source: i,
-                    position: position_in(entries, &kept.key, &source.id),
+                    position: position_in(listed.get(&kept.key).copied(), &source.id),
                     key: kept.key,
                 };
                 rereads.push((job, kept.page));
@@ -121,14 +122,17 @@ pub async fn gather(config: &Config, client: &Client, plan: Plan) -> Articles {
         fetched: fetches.len(),
         ..Articles::default()
     };
-    let done = fetch(config, client, fetches).await;
-    let sources = config.sources.clone();
+    if fetches.is_empty() && rereads.is_empty() {
+        return articles;
+    }
+    let rules = rules(config);
+    let done = fetch(config, client, &rules, fetches).await;
     let tz = config.site.timezone;
     let reread = tokio::task::spawn_blocking(move || {
         rereads
             .into_iter()
             .map(|(job, page)| {
-                let rule = sources[job.source].article.as_ref().expect("a rule");
+                let rule = rules[job.source].as_ref().expect("a source with a rule");
                 let (read, warnings) = read_page(rule, &page, tz);
                 (job, ArticleEvent::Reread(read), warnings)
             })
@@ -186,7 +190,7 @@ pub async fn inspect(
         .map(|j| (j, Validators::default()))
         .collect();
     let by_key: HashMap<&EntryKey, &Entry> = entries.iter().map(|e| (&e.key, e)).collect();
-    fetch(config, client, jobs)
+    fetch(config, client, &rules(config), jobs)
         .await
         .into_iter()
         .filter_map(|(job, event, warnings)| {
@@ -239,18 +243,26 @@ fn own_page(source: &Source, link: &str) -> bool {
     link != source.url.as_str() && !DOCUMENTS.iter().any(|d| path.ends_with(d))
 }
 
-fn position_in(entries: &[Entry], key: &EntryKey, source: &str) -> usize {
-    entries
-        .iter()
-        .find(|e| &e.key == key)
+/// The row of `source` an entry was listed in this run; 0 for one no longer listed.
+fn position_in(entry: Option<&Entry>, source: &str) -> usize {
+    entry
         .and_then(|e| e.origins.iter().find(|o| o.source == source))
         .map_or(0, |o| o.position)
+}
+
+/// Each source's article rule, by the index [`Job::source`] holds, for the blocking threads that
+/// read pages.
+type Rules = Arc<Vec<Option<ArticleRule>>>;
+
+fn rules(config: &Config) -> Rules {
+    Arc::new(config.sources.iter().map(|s| s.article.clone()).collect())
 }
 
 /// Fetches each job's page politely per host and reads it as it arrives.
 async fn fetch(
     config: &Config,
     client: &Client,
+    rules: &Rules,
     jobs: Vec<(Job, Validators)>,
 ) -> Vec<(Job, ArticleEvent, Vec<String>)> {
     let mut requests = Vec::with_capacity(jobs.len());
@@ -264,9 +276,8 @@ async fn fetch(
             });
         }
     }
-    let rules: Arc<Vec<Option<ArticleRule>>> =
-        Arc::new(config.sources.iter().map(|s| s.article.clone()).collect());
     let tz = config.site.timezone;
+    let rules = rules.clone();
     let read: schedule::Read<Job, _> = Arc::new(move |job: Job, result| {
         let rule = rules[job.source].as_ref().expect("a source with a rule");
         let (event, warnings) = event(rule, result, tz);
