@@ -144,18 +144,7 @@ fn failures_keep_the_entry_are_warned_counted_and_not_retried_at_once() {
     // A failed article waits before it is tried again; the read one is not asked for again.
     assert_eq!(article_requests(&server), 5, "{}", stderr(&json));
 
-    let config = ws.dir.join("kairan.toml");
-    let state = ws.state();
-    let status = kairan(
-        &ws.dir,
-        &[
-            "status",
-            "--config",
-            config.to_str().unwrap(),
-            "--state",
-            state.to_str().unwrap(),
-        ],
-    );
+    let status = ws.status();
     let table = String::from_utf8_lossy(&status.stdout);
     assert!(table.contains("ARTICLES FAILING"), "{table}");
     let news = table.lines().find(|l| l.starts_with("news")).unwrap();

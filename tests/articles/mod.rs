@@ -189,18 +189,7 @@ fn the_shipped_config_publishes_every_advisory_with_its_article_and_its_dates() 
     validate_independently(&ws.out());
 
     // Per source, `kairan status` counts the articles that could not be read.
-    let config = ws.dir.join("kairan.toml");
-    let state = ws.state();
-    let status = kairan(
-        &ws.dir,
-        &[
-            "status",
-            "--config",
-            config.to_str().unwrap(),
-            "--state",
-            state.to_str().unwrap(),
-        ],
-    );
+    let status = ws.status();
     let table = String::from_utf8_lossy(&status.stdout);
     let anshin = table.lines().find(|l| l.starts_with("anshin")).unwrap();
     assert!(anshin.contains(" 1 "), "{table}");

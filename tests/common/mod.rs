@@ -166,6 +166,18 @@ impl Workspace {
         c
     }
 
+    /// `kairan status` with this workspace's config and state.
+    pub fn status(&self) -> Output {
+        kairan_command(&self.dir)
+            .arg("status")
+            .arg("--config")
+            .arg(self.dir.join("kairan.toml"))
+            .arg("--state")
+            .arg(self.state())
+            .output()
+            .expect("run kairan status")
+    }
+
     pub fn read(&self, file: &str) -> String {
         std::fs::read_to_string(self.out().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
     }

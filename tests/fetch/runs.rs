@@ -101,19 +101,7 @@ fn status_shows_the_health_of_every_source() {
         Reply::html(fixture("ipa/anshin-seed.html")),
     );
     assert_status(&s.ws.run(), 0);
-    let status = |ws: &Workspace| {
-        kairan(
-            &ws.dir,
-            &[
-                "status",
-                "--config",
-                "kairan.toml",
-                "--state",
-                ws.state().to_str().unwrap(),
-            ],
-        )
-    };
-    let ok = status(&s.ws);
+    let ok = s.ws.status();
     assert_status(&ok, 0);
     let table = String::from_utf8(ok.stdout).unwrap();
     let line = |table: &str, id: &str| {
@@ -145,7 +133,7 @@ fn status_shows_the_health_of_every_source() {
     );
     s.bad.route(PAGE, Reply::status(500));
     assert_status(&s.ws.run(), 1);
-    let failing = status(&s.ws);
+    let failing = s.ws.status();
     assert_status(&failing, 1);
     let table = String::from_utf8(failing.stdout).unwrap();
     let bad = line(&table, "bad");
