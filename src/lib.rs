@@ -4,7 +4,7 @@
 //! Data flows one way, one stage per module:
 //!
 //! ```text
-//! config → fetch → extract → normalize → dedup → article → classify → store → publish
+//! config → fetch → extract → normalize → dedup → article → classify → store → publish → notify
 //!                                                                        (pipeline; serve)
 //! ```
 //!
@@ -23,6 +23,7 @@
 //! | [`classify`] | topics and their rules |
 //! | [`store`] | the state: update rules, backends, the run lock |
 //! | [`publish`] | the output catalogue and each format; selection from the store |
+//! | [`notify`] | new entries told to webhooks, Slack, Teams and e-mail; the outbox emptied |
 //! | [`config`] | read first, imported last: compiles the file into each stage's settings |
 //! | [`suggest`] | a source for a page nobody described: its feed, or its listing found and verified |
 //! | [`article`] | each entry's own page: which to read, fetched politely, read by the source's rule |
@@ -37,6 +38,7 @@ pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod normalize;
+pub mod notify;
 pub mod pipeline;
 pub mod publish;
 pub mod serve;

@@ -48,7 +48,7 @@ struct ConfigArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Fetch every source once, update the state and publish the feeds.
+    /// Fetch every source once, update the state, publish the feeds and send the notifications.
     Run {
         #[command(flatten)]
         config: ConfigArgs,
@@ -70,7 +70,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Show what the configuration extracts, without storing or writing anything.
+    /// Show what the configuration extracts, and what a run would notify, without storing,
+    /// writing or sending anything.
     Check {
         #[command(flatten)]
         config: ConfigArgs,
@@ -99,7 +100,8 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Each source's last success, last error and consecutive failures.
+    /// Each source's last success, last error and consecutive failures; each notification's
+    /// waiting and failing messages.
     Status {
         #[command(flatten)]
         config: ConfigArgs,

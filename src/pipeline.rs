@@ -12,9 +12,10 @@ use crate::dedup::{Merge, dedup};
 use crate::fetch::schedule::{self, Request};
 use crate::fetch::{self, Client, Validators};
 use crate::model::Entry;
+use crate::notify::{self, Delivery};
 use crate::publish::{self, Feeds, PublishError, Published, Rendered};
 use crate::source::{self, Source, SourceReport};
-use crate::store::{ArticleNote, Changes, Lock, LockError, SourceHealth, Store, StoreError};
+use crate::store::{self, Changes, Lock, LockError, SourceHealth, Store, StoreError};
 use chrono::{DateTime, FixedOffset, SubsecRound};
 use std::path::Path;
 use std::sync::Arc;
@@ -61,6 +62,8 @@ pub struct Report {
     /// Every source's health as the state holds it after this refresh, when
     /// [`Options::health`] asked for it.
     pub health: Option<Vec<SourceHealth>>,
+    /// What the notifications' receivers were sent, and what failed.
+    pub notified: Delivery,
 }
 
 impl Report {
@@ -133,7 +136,13 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         }
     }
     timed("articles read");
-    let changes = remember(config, &mut store, now, &sources, &entries, &articles.notes)?;
+    let refresh = store::Refresh {
+        sources: &sources,
+        entries: &entries,
+        articles: &articles.notes,
+        subscriptions: &config.subscriptions(),
+    };
+    let changes = remember(config, &mut store, now, &refresh)?;
     timed("classified and stored");
     let (feeds, empty_updated) = select_store(config, &store)?;
     let published = publish::publish(
@@ -143,6 +152,8 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         empty_updated,
     )?;
     timed("published");
+    let notified = notify::deliver(&config.notifying(), &mut store, now).await?;
+    timed("notified");
     Ok(Report {
         sources,
         merges,
@@ -152,6 +163,7 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         feeds,
         empty_updated,
         health: options.health.then(|| store.health()).transpose()?,
+        notified,
     })
 }
 
@@ -261,17 +273,16 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
     })
 }
 
-/// Records `entries` in the store with the sources' outcomes and what was learned of their
-/// articles, classifying those that are new or changed. When the topic rules have changed since the store last classified, every stored
+/// Records a refresh in the store (the sources' outcomes, the entries seen, what was learned of
+/// their articles, the news for each notification), classifying entries that are new or
+/// changed. When the topic rules have changed since the store last classified, every stored
 /// entry is classified again first, so that a rule change applies to entries that have left
 /// the listings too.
 pub fn remember(
     config: &Config,
     store: &mut Store,
     now: DateTime<FixedOffset>,
-    sources: &[SourceReport],
-    entries: &[Entry],
-    articles: &[ArticleNote],
+    refresh: &store::Refresh<'_>,
 ) -> Result<Changes, Error> {
     let classifier = &config.classifier;
     let topic_ids = |title: &str, summary: Option<&str>| -> Vec<String> {
@@ -286,9 +297,7 @@ pub fn remember(
         tracing::info!("the topic rules changed: classifying every stored entry again");
         store.retopic(rules, topic_ids)?;
     }
-    Ok(store.commit(now, sources, entries, articles, |e| {
-        topic_ids(&e.title, e.summary.as_deref())
-    })?)
+    Ok(store.commit(now, refresh, |e| topic_ids(&e.title, e.summary.as_deref()))?)
 }
 
 /// Renders every feed from what the store holds and writes them to `out`.

@@ -48,7 +48,13 @@ fn published_files_for_the_seed_fixtures_are_pinned() {
     let now = DateTime::parse_from_rfc3339("2026-11-25T10:00:00+09:00").unwrap();
     let mut runs = Vec::new();
     for _ in 0..2 {
-        remember(&config, &mut store, now, &[], &entries, &[]).unwrap();
+        remember(
+            &config,
+            &mut store,
+            now,
+            &kairan::store::Refresh::of_entries(&entries),
+        )
+        .unwrap();
         let published = publish_store(&config, &store, &out).unwrap();
         runs.push((published.written.len(), files_under(&out)));
     }

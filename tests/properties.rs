@@ -224,7 +224,13 @@ impl Case {
 
     fn commit(&mut self, now: &str, rows: &[Sourced]) {
         let (entries, _) = dedup(normalized(rows));
-        remember(&self.config, &mut self.store, at(now), &[], &entries, &[]).unwrap();
+        remember(
+            &self.config,
+            &mut self.store,
+            at(now),
+            &kairan::store::Refresh::of_entries(&entries),
+        )
+        .unwrap();
     }
 
     /// Publishes into `out` (under the case's directory) and returns every file written.

@@ -14,6 +14,7 @@ mod golden;
 mod hostile;
 mod input;
 mod layout;
+mod notify;
 mod properties;
 mod run;
 mod serve;

@@ -65,6 +65,17 @@ pub fn check(mut config: Config, what: What, out: &Out) -> ExitCode {
         None => None,
     };
     let articles_ok = read.as_ref().is_none_or(|r| r.iter().all(|a| a.1.is_ok()));
+    let notify = if config.notify.is_empty() {
+        None
+    } else {
+        match super::notify::preview(&config, &inspection) {
+            Ok(previews) => Some(previews),
+            Err(message) => {
+                out.error(&message, &[]);
+                return ExitCode::from(1);
+            }
+        }
+    };
     if as_json {
         let mut json = to_json(
             &config,
@@ -77,11 +88,17 @@ pub fn check(mut config: Config, what: What, out: &Out) -> ExitCode {
             json["articles"] = super::article::to_json(read);
             json["ok"] = json!(json["ok"].as_bool() == Some(true) && articles_ok);
         }
+        if let Some(previews) = &notify {
+            json["notify"] = super::notify::to_json(previews.as_deref());
+        }
         print_stdout(&format!("{json:#}\n"));
     } else {
         let mut text = to_text(&config, &inspection, empty_topics, &verdict);
         if let Some(read) = &read {
             text.push_str(&super::article::to_text(&config, read));
+        }
+        if let Some(previews) = &notify {
+            text.push_str(&super::notify::to_text(previews.as_deref()));
         }
         print_stdout(&text);
     }

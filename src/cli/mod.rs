@@ -4,6 +4,7 @@
 mod article;
 pub mod check;
 pub mod explain;
+mod notify;
 pub mod run;
 pub mod status;
 pub mod suggest;

@@ -62,25 +62,35 @@ fn print_report(report: &Report, out: &Out) -> ExitCode {
             out.info(&format!("  warning: {w}"), &[("source", &s.id)]);
         }
     }
+    for f in &report.notified.failures {
+        out.error(
+            &f.to_string(),
+            &[("notify", &f.notify), ("reason", &f.reason)],
+        );
+    }
     for m in &report.merges {
         let from: Vec<String> = m.origins.iter().map(Origin::to_string).collect();
         out.info(&format!("merged {} from {}", m.key, from.join(", ")), &[]);
     }
     let failed = report.failures().count();
     let c = &report.changes;
-    out.summary(
-        &format!(
-            "{} sources ok, {failed} failed; {} new, {} updated, {} stored; {} files written, {} unchanged",
-            report.sources.len() - failed,
-            c.new,
-            c.updated,
-            report.stored,
-            report.published.written.len(),
-            report.published.unchanged
-        ),
-        &[],
+    let mut summary = format!(
+        "{} sources ok, {failed} failed; {} new, {} updated, {} stored; {} files written, {} unchanged",
+        report.sources.len() - failed,
+        c.new,
+        c.updated,
+        report.stored,
+        report.published.written.len(),
+        report.published.unchanged
     );
-    if failed > 0 {
+    let n = &report.notified;
+    let sent: usize = n.sent.values().sum();
+    let waiting: usize = n.waiting.values().map(|h| h.queued).sum();
+    if sent + waiting + n.failures.len() > 0 {
+        summary.push_str(&format!("; {sent} notifications sent, {waiting} waiting"));
+    }
+    out.summary(&summary, &[]);
+    if failed > 0 || !n.failures.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

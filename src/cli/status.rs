@@ -6,7 +6,7 @@ use chrono::{DateTime, FixedOffset};
 use kairan::Config;
 use kairan::pipeline::render_store;
 use kairan::publish::catalogue::Kind;
-use kairan::store::Store;
+use kairan::store::{OutboxHealth, Queued, Store};
 use std::process::ExitCode;
 
 /// Opens the state for reading, or says why there is none.
@@ -33,11 +33,13 @@ fn time(t: Option<DateTime<FixedOffset>>) -> String {
     )
 }
 
-/// The health table of the configured sources; exit 1 when one is failing or was never read.
+/// The health table of the configured sources, and of the notifications' outboxes; exit 1
+/// when a source is failing or was never read, or a notification's deliveries are failing.
 pub fn status(config: &Config, out: &Out) -> ExitCode {
-    let Some(health) = open_state(config, out)
-        .and_then(|s| s.health().map_err(|e| out.error(&e.to_string(), &[])).ok())
-    else {
+    let Some((health, outbox)) = open_state(config, out).and_then(|s| {
+        let read = s.health().and_then(|h| Ok((h, s.outbox()?)));
+        read.map_err(|e| out.error(&e.to_string(), &[])).ok()
+    }) else {
         return ExitCode::from(1);
     };
     // A column for articles where a source reads them, and only then.
@@ -75,11 +77,48 @@ pub fn status(config: &Config, out: &Out) -> ExitCode {
         rows.push(row);
     }
     print_stdout(&table(&rows));
+    if !config.notify.is_empty() {
+        healthy &= notify_table(config, &outbox);
+    }
     if healthy {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Each notification's outbox, after the sources' table; whether none is failing.
+fn notify_table(config: &Config, outbox: &[Queued]) -> bool {
+    let waiting = OutboxHealth::of(outbox);
+    let mut rows = vec![
+        [
+            "NOTIFY",
+            "KIND",
+            "TOPICS",
+            "WAITING",
+            "FAILING",
+            "LAST ERROR",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let mut healthy = true;
+    for n in &config.notify {
+        let h = waiting.get(&n.id).cloned().unwrap_or_default();
+        healthy &= h.failing == 0;
+        rows.push(vec![
+            n.id.clone(),
+            n.kind.name().to_owned(),
+            n.topics
+                .as_ref()
+                .map_or_else(|| "*".to_owned(), |t| t.join(",")),
+            h.queued.to_string(),
+            h.failing.to_string(),
+            h.last_error.unwrap_or_else(|| "-".to_owned()),
+        ]);
+    }
+    print_stdout(&format!("\n{}", table(&rows)));
+    healthy
 }
 
 /// Each topic with its stored entries (as the next publish would sort them) and its feed.

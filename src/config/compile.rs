@@ -29,7 +29,12 @@ pub(super) struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    fn invalid(&self, span: Range<usize>, key: &str, message: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid(
+        &self,
+        span: Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> ConfigError {
         // A default stands nowhere in the file.
         let at = (!(span.is_empty() && span.start == 0)).then(|| line_col(self.text, span.start));
         ConfigError::Invalid {
@@ -79,6 +84,7 @@ impl Compiler<'_> {
             return Err(self.invalid(embed_span, "output.embed_entries", "expected at least 1"));
         }
         let serve = self.serve(raw.serve)?;
+        let notify = self.notifies(raw.notify, &topics)?;
         Ok(Config {
             origin: self.origin.to_owned(),
             site,
@@ -90,6 +96,7 @@ impl Compiler<'_> {
             sources,
             classifier: Classifier::new(&topics),
             topics,
+            notify,
         })
     }
 
@@ -406,7 +413,7 @@ impl Compiler<'_> {
     }
 
     /// Ids become file names and URL segments: keep them to a safe ASCII alphabet.
-    fn slug(&self, id: Spanned<String>, key: &str) -> Result<String, ConfigError> {
+    pub(super) fn slug(&self, id: Spanned<String>, key: &str) -> Result<String, ConfigError> {
         let span = id.span();
         let id = id.into_inner();
         let ok = !id.is_empty()

@@ -7,6 +7,7 @@
 //! the stages themselves own.
 
 pub mod compile;
+mod notify;
 pub mod raw;
 mod values;
 
@@ -68,6 +69,8 @@ pub struct Config {
     pub topics: Vec<Topic>,
     /// The topics' rules, compiled.
     pub classifier: Classifier,
+    /// `[[notify]]`: who is told of new entries, and how.
+    pub notify: Vec<crate::notify::Notify>,
 }
 
 /// `kairan serve`: where it listens, how often it refreshes, which origins may read the feeds
@@ -142,6 +145,25 @@ impl Config {
             classifier: &self.classifier,
             embed_entries: self.embed_entries,
         }
+    }
+
+    /// What sending notifications needs of it.
+    pub fn notifying(&self) -> crate::notify::Settings<'_> {
+        crate::notify::Settings {
+            notify: &self.notify,
+            site: &self.site,
+            topics: &self.topics,
+            user_agent: &self.fetch.user_agent,
+            timeout: self.fetch.timeout,
+        }
+    }
+
+    /// Each notification's interest, as the store queues news for it.
+    pub fn subscriptions(&self) -> Vec<crate::store::Subscription> {
+        self.notify
+            .iter()
+            .map(crate::notify::Notify::subscription)
+            .collect()
     }
 }
 

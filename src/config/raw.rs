@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub source: Vec<RawSource>,
     #[serde(default)]
     pub topic: Vec<RawTopic>,
+    #[serde(default)]
+    pub notify: Vec<RawNotify>,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +173,25 @@ pub struct RawTopic {
     pub all: Vec<String>,
     #[serde(default)]
     pub none: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    pub id: Spanned<String>,
+    pub kind: Spanned<String>,
+    /// Exactly one of `url` and `url_env` (the name of a variable holding it).
+    pub url: Option<Spanned<String>>,
+    pub url_env: Option<Spanned<String>>,
+    /// Every entry when absent.
+    pub topics: Option<Vec<Spanned<String>>>,
+    /// Whether updated entries are sent too.
+    #[serde(default)]
+    pub updates: bool,
+    /// E-mail only.
+    pub from: Option<Spanned<String>>,
+    pub to: Option<Spanned<Vec<Spanned<String>>>>,
+    pub password_env: Option<Spanned<String>>,
 }
 
 /// A default value: it stands nowhere in the file, so messages about it carry no position.

@@ -24,6 +24,9 @@ struct Refreshes {
     last_seconds: f64,
     fetch_errors: BTreeMap<String, u64>,
     topic_entries: Vec<(String, usize)>,
+    notifications_sent: BTreeMap<String, u64>,
+    notification_failures: BTreeMap<String, u64>,
+    notifications_queued: BTreeMap<String, u64>,
 }
 
 impl Metrics {
@@ -60,9 +63,23 @@ impl Metrics {
         }
     }
 
-    /// The text `/metrics` answers with; `sources` are the configured source ids, so that each
-    /// has a (possibly zero) error count.
-    pub fn render(&self, sources: &[String]) -> String {
+    /// Records a refresh's deliveries to the notifications' receivers.
+    pub fn notified(&self, delivery: &crate::notify::Delivery) {
+        let mut r = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
+        for (notify, n) in &delivery.sent {
+            *r.notifications_sent.entry(notify.clone()).or_default() += *n as u64;
+        }
+        for f in &delivery.failures {
+            *r.notification_failures.entry(f.notify.clone()).or_default() += 1;
+        }
+        r.notifications_queued = (delivery.waiting.iter())
+            .map(|(notify, h)| (notify.clone(), h.queued as u64))
+            .collect();
+    }
+
+    /// The text `/metrics` answers with; `sources` and `notify` are the configured source and
+    /// notification ids, so that each has a (possibly zero) count.
+    pub fn render(&self, sources: &[String], notify: &[String]) -> String {
         let r = self.refresh.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
         family(
@@ -118,6 +135,33 @@ impl Metrics {
         );
         for (topic, n) in &r.topic_entries {
             let _ = writeln!(out, "kairan_topic_entries{{topic=\"{topic}\"}} {n}");
+        }
+        let families = [
+            (
+                "notifications_sent_total",
+                "counter",
+                "Messages the receivers accepted, by notification.",
+                &r.notifications_sent,
+            ),
+            (
+                "notification_failures_total",
+                "counter",
+                "Deliveries that failed, by notification.",
+                &r.notification_failures,
+            ),
+            (
+                "notifications_queued",
+                "gauge",
+                "Messages waiting in the outbox after the last refresh, by notification.",
+                &r.notifications_queued,
+            ),
+        ];
+        for (name, kind, help, counts) in families {
+            family(&mut out, name, kind, help);
+            for n in notify {
+                let count = counts.get(n).copied().unwrap_or(0);
+                let _ = writeln!(out, "kairan_{name}{{notify=\"{n}\"}} {count}");
+            }
         }
         family(
             &mut out,

@@ -230,6 +230,7 @@ async fn refresh_loop(app: Arc<App>) {
                 let failed: Vec<&str> = report.failures().map(|(s, _)| s.id.as_str()).collect();
                 let totals = report.published.totals.clone();
                 app.metrics.refreshed(true, took, &failed, Some(totals));
+                app.metrics.notified(&report.notified);
             }
             Err(_) => app.metrics.refreshed(false, took, &[], None),
         }
@@ -250,18 +251,22 @@ fn log_report(report: &Report, took: Duration) {
             source.url
         );
     }
+    for f in &report.notified.failures {
+        tracing::error!(notify = %f.notify, reason = %f.reason, "{f}");
+    }
     let read = report
         .sources
         .iter()
         .filter(|s| s.failure().is_none())
         .count();
     tracing::info!(
-        "refreshed in {:.2} s: {read} of {} sources read; {} new, {} updated; {} files written",
+        "refreshed in {:.2} s: {read} of {} sources read; {} new, {} updated; {} files written; {} notifications sent",
         took.as_secs_f64(),
         report.sources.len(),
         report.changes.new,
         report.changes.updated,
-        report.published.written.len()
+        report.published.written.len(),
+        report.notified.sent.values().sum::<usize>()
     );
 }
 
@@ -431,7 +436,8 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     app.metrics.served(200);
     let ids: Vec<String> = app.config.sources.iter().map(|s| s.id.clone()).collect();
-    let mut r = app.metrics.render(&ids).into_response();
+    let notify: Vec<String> = app.config.notify.iter().map(|n| n.id.clone()).collect();
+    let mut r = app.metrics.render(&ids, &notify).into_response();
     let h = r.headers_mut();
     h.insert(
         CONTENT_TYPE,

@@ -14,12 +14,14 @@
 //! of a virtual call per row is nothing beside the database work behind it. [`lock`] keeps two
 //! refreshes off one state.
 
+mod article;
 pub mod lock;
+pub mod outbox;
 pub mod rules;
 pub mod sqlite;
 
 use crate::fetch::Validators;
-use crate::model::{Article, ArticleDates, Entry, EntryKey, Origin, StoredEntry};
+use crate::model::{ArticleDates, Entry, EntryKey, Origin, StoredEntry};
 use crate::source::SourceReport;
 use crate::text::fold;
 use chrono::{DateTime, FixedOffset};
@@ -28,7 +30,9 @@ use rules::{First, Known, Revision, Write};
 use std::collections::HashMap;
 use std::path::Path;
 
+pub use article::{ArticleEvent, ArticleNote, KeptPage, Page, Reading};
 pub use lock::{Lock, LockError};
+pub use outbox::{Answer, Event, OutboxHealth, Queued, Subscription};
 
 /// A failure of the state, naming it (a path, or a database URL without its password).
 #[derive(Debug, thiserror::Error)]
@@ -69,74 +73,6 @@ pub struct SourceHealth {
     pub article_failures: u32,
 }
 
-/// What a refresh learned of one entry's article page, to be kept with the entry.
-#[derive(Debug, Clone)]
-pub struct ArticleNote {
-    pub key: EntryKey,
-    /// The source whose article rule applies.
-    pub source: String,
-    /// The URL asked for: the entry's link.
-    pub link: String,
-    /// The entry's listing date, in the state's form.
-    pub listing_date: Option<String>,
-    pub event: ArticleEvent,
-}
-
-#[derive(Debug, Clone)]
-pub enum ArticleEvent {
-    /// A page came, and was read. It is kept whether or not the rule found content in it, so
-    /// that a corrected rule can read it again.
-    Fetched {
-        page: Page,
-        validators: crate::fetch::Validators,
-        read: Reading,
-    },
-    /// 304: the page is as kept.
-    NotModified,
-    /// The kept page, read again with a changed rule.
-    Reread(Reading),
-    /// No page: the reason.
-    Failed(String),
-}
-
-/// An article page as it came.
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub body: Vec<u8>,
-    pub content_type: Option<String>,
-    /// Where it came from after redirects: its relative links resolve against it.
-    pub url: String,
-}
-
-/// A kept article page, with what a note about reading it again needs.
-#[derive(Debug, Clone)]
-pub struct KeptPage {
-    pub key: EntryKey,
-    pub link: String,
-    pub listing_date: Option<String>,
-    pub page: Page,
-}
-
-/// A page read with a rule: the article, or why there is none.
-#[derive(Debug, Clone)]
-pub struct Reading {
-    /// The rule's fingerprint.
-    pub rule: String,
-    pub article: std::result::Result<Article, String>,
-}
-
-impl ArticleNote {
-    /// The article read this run, if one was.
-    pub fn article(&self) -> Option<&Article> {
-        match &self.event {
-            ArticleEvent::Fetched { read, .. } | ArticleEvent::Reread(read) => {
-                read.article.as_ref().ok()
-            }
-            ArticleEvent::NotModified | ArticleEvent::Failed(_) => None,
-        }
-    }
-}
-
 /// A feed's share of the store: its newest entries, each with the ids of its topics, and how
 /// many entries it has in all.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,11 +81,39 @@ pub struct FeedRows {
     pub total: usize,
 }
 
+/// What one refresh brings to the store.
+#[derive(Debug, Clone, Copy)]
+pub struct Refresh<'a> {
+    /// Every source's outcome.
+    pub sources: &'a [SourceReport],
+    /// The entries seen, repeats merged.
+    pub entries: &'a [Entry],
+    /// What was learned of their articles.
+    pub articles: &'a [ArticleNote],
+    /// The notifications configured: who is told of what.
+    pub subscriptions: &'a [Subscription],
+}
+
+impl<'a> Refresh<'a> {
+    /// Entries alone: no source read, no article, nobody to notify (an import of rows read
+    /// elsewhere).
+    pub fn of_entries(entries: &'a [Entry]) -> Refresh<'a> {
+        Refresh {
+            sources: &[],
+            entries,
+            articles: &[],
+            subscriptions: &[],
+        }
+    }
+}
+
 /// What a refresh changed in the store.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Changes {
     pub new: usize,
     pub updated: usize,
+    /// Notifications queued in the outbox.
+    pub queued: usize,
 }
 
 /// Classifies an entry's title and summary into topic ids.
@@ -184,12 +148,25 @@ pub trait Backend: Send {
     /// The kept pages of `source`'s articles that were last read with another rule than
     /// `rule`.
     fn pages_to_reread(&self, source: &str, rule: &str) -> Result<Vec<KeptPage>>;
+    /// Every message in the outbox, per notification oldest first.
+    fn outbox(&self) -> Result<Vec<Queued>>;
+    /// Marks messages as handed to their receiver; committed at once.
+    fn sending(
+        &mut self,
+        notify: &str,
+        keys: &[&EntryKey],
+        now: DateTime<FixedOffset>,
+    ) -> Result<()>;
+    /// Removes a message, or records its failure, as `next` says; committed at once.
+    fn settle(&mut self, notify: &str, key: &EntryKey, next: &rules::outbox::Next) -> Result<()>;
     /// Starts the one transaction of a refresh.
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>>;
 }
 
 /// The writes of one refresh, applied all together by [`Transaction::commit`] or not at all.
 pub trait Transaction {
+    /// Whether a source was ever read successfully: its first read is an import, not news.
+    fn read_before(&mut self, source: &str) -> Result<bool>;
     /// Records how a source's read went at `now`.
     fn record_source(&mut self, report: &SourceReport, now: DateTime<FixedOffset>) -> Result<()>;
     fn known(&mut self, key: &EntryKey) -> Result<Option<Known>>;
@@ -208,6 +185,16 @@ pub trait Transaction {
     fn redate(&mut self, key: &EntryKey, r: &Revision) -> Result<()>;
     /// Keeps what a refresh learned of an entry's article.
     fn article(&mut self, note: &ArticleNote, now: DateTime<FixedOffset>) -> Result<()>;
+    /// Queues a message about an entry to a notification, unless one is queued already.
+    fn enqueue(
+        &mut self,
+        notify: &str,
+        key: &EntryKey,
+        event: Event,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()>;
+    /// Removes the messages of every notification but `keep`.
+    fn unsubscribe(&mut self, keep: &[&str]) -> Result<()>;
     /// Moves an entry's topic memberships from `was` to `r`'s (topics and `updated`).
     fn move_topics(&mut self, key: &EntryKey, was: &Known, r: &Revision) -> Result<()>;
     /// The rows an entry was read from, as (source, position).
@@ -269,23 +256,44 @@ impl Store {
     /// changed, are classified with `topics_of` (the rules [`Store::topic_rules`] names): the
     /// others keep their topics. An article read this run dates its entry (by
     /// [`rules::revise`]) even when the entry is no longer listed.
+    ///
+    /// Each entry that is news for a subscription is queued in the outbox, in the same
+    /// transaction: a new entry from a source read before (a source's first read is an import,
+    /// not news), and an updated one where the subscription asks for updates. Messages of
+    /// notifications no longer subscribed are removed.
     pub fn commit(
         &mut self,
         now: DateTime<FixedOffset>,
-        sources: &[SourceReport],
-        entries: &[Entry],
-        articles: &[ArticleNote],
+        refresh: &Refresh<'_>,
         topics_of: impl Fn(&Entry) -> Vec<String>,
     ) -> Result<Changes> {
+        let Refresh {
+            sources,
+            entries,
+            articles,
+            subscriptions,
+        } = *refresh;
         let read: HashMap<&EntryKey, ArticleDates> = articles
             .iter()
             .filter_map(|n| Some((&n.key, n.article()?.dates)))
             .collect();
         let mut tx = self.backend.begin()?;
+        let mut read_before = std::collections::HashSet::new();
         for report in sources {
+            if !subscriptions.is_empty() && tx.read_before(&report.id)? {
+                read_before.insert(report.id.as_str());
+            }
             tx.record_source(report, now)?;
         }
         let mut changes = Changes::default();
+        let queue = |tx: &mut Box<dyn Transaction + '_>, key, topics: &[String], event| {
+            let mut queued = 0;
+            for s in subscriptions.iter().filter(|s| s.wants(topics, event)) {
+                tx.enqueue(&s.notify, key, event, now)?;
+                queued += 1;
+            }
+            Ok::<usize, StoreError>(queued)
+        };
         // In key order, the index pages each entry touches are those of the one before.
         let mut in_order: Vec<&Entry> = entries.iter().collect();
         in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
@@ -293,8 +301,15 @@ impl Store {
             let fresh = read.get(&e.key);
             let Some(known) = tx.known(&e.key)? else {
                 let first = rules::first(e, fresh.unwrap_or(&ArticleDates::default()), now);
-                tx.insert(e, &first, &topics_of(e), now)?;
+                let topics = topics_of(e);
+                tx.insert(e, &first, &topics, now)?;
                 changes.new += 1;
+                if e.origins
+                    .iter()
+                    .any(|o| read_before.contains(o.source.as_str()))
+                {
+                    changes.queued += queue(&mut tx, &e.key, &topics, Event::New)?;
+                }
                 continue;
             };
             let article = fresh.copied().unwrap_or(known.article);
@@ -305,6 +320,9 @@ impl Store {
                 Write::Nothing => {}
             }
             changes.updated += usize::from(revision.changed);
+            if revision.changed {
+                changes.queued += queue(&mut tx, &e.key, &revision.topics, Event::Updated)?;
+            }
             if revision.topics_moved {
                 tx.move_topics(&e.key, &known, &revision)?;
             }
@@ -324,6 +342,10 @@ impl Store {
                 if revision.write == Write::Row {
                     tx.redate(&note.key, &revision)?;
                     changes.updated += usize::from(revision.changed);
+                    if revision.changed {
+                        changes.queued +=
+                            queue(&mut tx, &note.key, &revision.topics, Event::Updated)?;
+                    }
                     if revision.topics_moved {
                         tx.move_topics(&note.key, &known, &revision)?;
                     }
@@ -331,6 +353,8 @@ impl Store {
             }
             tx.article(note, now)?;
         }
+        let keep: Vec<&str> = subscriptions.iter().map(|s| s.notify.as_str()).collect();
+        tx.unsubscribe(&keep)?;
         tx.commit()?;
         Ok(changes)
     }

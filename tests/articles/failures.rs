@@ -22,20 +22,6 @@ fn article(title: &str, published: &str, updated: &str, paragraphs: &[&str]) -> 
     )
 }
 
-/// A listing of `rows` (date, title, link) in IPA's markup.
-fn listing(rows: &[(&str, &str, &str)]) -> String {
-    let items: String = rows
-        .iter()
-        .map(|(date, title, link)| {
-            format!(
-                "<li class=\"news-list__item\"><a href=\"{link}\"><ul><li class=\"news-list__date\">{date}</li></ul>\
-                 <p class=\"news-list__ttl\">{title}</p><p class=\"news-list__txt\">{title}の概要</p></a></li>\n"
-            )
-        })
-        .collect();
-    format!("<html><body><ul class=\"news-list\">\n{items}</ul></body></html>")
-}
-
 /// The test configuration with one listing source at `url` reading articles by `content`.
 fn config_with(url: &str, content: &str, fetch: &str) -> String {
     let source = html_source("news", url, NEWS_LIST);

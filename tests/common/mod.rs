@@ -49,6 +49,20 @@ any = ["警告"]
     )
 }
 
+/// A listing of `rows` (date, title, link) in IPA's markup.
+pub fn listing(rows: &[(&str, &str, &str)]) -> String {
+    let items: String = rows
+        .iter()
+        .map(|(date, title, link)| {
+            format!(
+                "<li class=\"news-list__item\"><a href=\"{link}\"><ul><li class=\"news-list__date\">{date}</li></ul>\
+                 <p class=\"news-list__ttl\">{title}</p><p class=\"news-list__txt\">{title}の概要</p></a></li>\n"
+            )
+        })
+        .collect();
+    format!("<html><body><ul class=\"news-list\">\n{items}</ul></body></html>")
+}
+
 pub fn html_source(id: &str, url: &str, select: &str) -> String {
     format!(
         "[[source]]\nid = \"{id}\"\ntitle = \"{id}\"\nurl = \"{url}\"\nkind = \"html\"\n[source.select]\n{select}\n"

@@ -12,8 +12,11 @@ use std::time::{Duration, Instant};
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    pub method: String,
     pub path: String,
     pub headers: HashMap<String, String>,
+    /// The body, as long as its Content-Length said.
+    pub body: Vec<u8>,
     /// When the request's head had been read.
     pub at: Instant,
 }
@@ -148,7 +151,9 @@ fn serve(
     if reader.read_line(&mut line).is_err() || line.is_empty() {
         return;
     }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let mut words = line.split_whitespace();
+    let method = words.next().unwrap_or("GET").to_owned();
+    let path = words.next().unwrap_or("/").to_owned();
     let mut headers = HashMap::new();
     loop {
         let mut h = String::new();
@@ -159,9 +164,19 @@ fn serve(
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
+    let length = headers
+        .get("content-length")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length.min(1 << 20)];
+    if reader.read_exact(&mut body).is_err() {
+        body.clear();
+    }
     let request = Request {
+        method,
         path: path.clone(),
         headers,
+        body,
         at: Instant::now(),
     };
     log.lock().unwrap().push(request.clone());

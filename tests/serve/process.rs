@@ -165,3 +165,46 @@ fn the_index_and_an_embed_render_in_a_browser() {
     assert!(embed.contains(SEXTORTION), "{embed}");
     assert_eq!(embed.matches("<li>").count(), 3, "{embed}");
 }
+
+#[test]
+fn serve_sends_the_news_of_its_refreshes() {
+    let upstream = seed_upstream();
+    upstream.route("/hook", Reply::ok("text/plain", "ok"));
+    let ws = Workspace::new("serve-notify");
+    let path = ws.shipped_config(&upstream);
+    let mut text = std::fs::read_to_string(path).unwrap();
+    text.push_str(&format!(
+        "\n[[notify]]\nid = \"hook\"\nkind = \"webhook\"\nurl = \"{}\"\n",
+        upstream.url("/hook")
+    ));
+    ws.config(&text);
+    let served = Served::start(&ws);
+    served.wait_for_refreshes(1);
+    assert!(
+        upstream.requests("/hook").is_empty(),
+        "the first refresh imports"
+    );
+
+    // IPA posts an advisory at the top of the listing.
+    let seed = String::from_utf8(fixture("ipa/anshin-seed.html")).unwrap();
+    let item = "<li class=\"news-list__item\" data-search=\"anshin\">\n  \
+        <a href=\"/security/anshin/attention/2026/mgdayori20261127.html\">\n    \
+        <ul><li class=\"news-list__date\">2026/11/27</li><li>注意喚起</li></ul>\n    \
+        <p class=\"news-list__ttl\">偽のセキュリティ警告に再び注意</p>\n  </a>\n</li>\n";
+    let at = seed.find("<li class=\"news-list__item\"").unwrap();
+    let posted = format!("{}{item}{}", &seed[..at], &seed[at..]);
+    upstream.route(LISTING_PATH, Reply::html(posted));
+    served.signal("HUP");
+    served.wait_for_refreshes(2);
+    let hooks = upstream.requests("/hook");
+    assert_eq!(hooks.len(), 1, "{}", served.log.lock().unwrap());
+    let body: serde_json::Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(body["entry"]["title"], "偽のセキュリティ警告に再び注意");
+    let metrics = served.get("/metrics", &[]).text();
+    assert!(
+        metrics.contains("kairan_notifications_sent_total{notify=\"hook\"} 1")
+            && metrics.contains("kairan_notifications_queued{notify=\"hook\"} 0")
+            && metrics.contains("kairan_notification_failures_total{notify=\"hook\"} 0"),
+        "{metrics}"
+    );
+}

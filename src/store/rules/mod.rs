@@ -7,6 +7,7 @@
 
 use crate::fetch::Validators;
 pub mod article;
+pub mod outbox;
 
 use crate::model::{ArticleDates, Entry, EntryKey, Origin};
 use chrono::{DateTime, FixedOffset, TimeDelta};

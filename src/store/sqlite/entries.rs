@@ -1,13 +1,13 @@
 //! A refresh's writes: entries, their topics and their rows, in one transaction; and
 //! classifying every stored entry again when the topic rules change.
 
-use super::{articles, sources};
+use super::{articles, outbox, sources};
 use crate::model::{ArticleDates, Entry, EntryKey};
 use crate::source::SourceReport;
 use crate::store::rules::{
     First, Known, Revision, format_time, parse_time, topic_ids, topics_column,
 };
-use crate::store::{ArticleNote, Result, StoreError, TopicsOf, Transaction};
+use crate::store::{ArticleNote, Event, Result, StoreError, TopicsOf, Transaction};
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -50,6 +50,24 @@ impl Refresh<'_> {
 }
 
 impl Transaction for Refresh<'_> {
+    fn read_before(&mut self, source: &str) -> Result<bool> {
+        outbox::read_before(&self.tx, source).map_err(self.fail())
+    }
+
+    fn enqueue(
+        &mut self,
+        notify: &str,
+        key: &EntryKey,
+        event: Event,
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        outbox::enqueue(&self.tx, notify, key, event, now).map_err(self.fail())
+    }
+
+    fn unsubscribe(&mut self, keep: &[&str]) -> Result<()> {
+        outbox::unsubscribe(&self.tx, keep).map_err(self.fail())
+    }
+
     fn record_source(&mut self, report: &SourceReport, now: DateTime<FixedOffset>) -> Result<()> {
         sources::record(&self.tx, report, now, &format_time(now)).map_err(self.fail())
     }

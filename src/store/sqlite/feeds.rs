@@ -12,9 +12,7 @@ pub(super) fn feed(
 ) -> rusqlite::Result<FeedRows> {
     // The newest keys are picked first and only then their rows read: sorting carries the
     // key and the order columns, not every member's summary and topics.
-    const COLUMNS: &str = "e.id, e.key, e.title, e.link, e.summary, e.published, e.updated, \
-         (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key), a.content, a.excerpt, \
-         e.topics";
+    let columns = format!("{STORED_ENTRY_COLUMNS}, e.topics");
     const ORDER: &str = "ORDER BY e.updated_ts DESC, e.published DESC, e.id";
     // The same order, led by the topic's own copy of `updated_ts`, which its key has.
     const TOPIC_ORDER: &str = "ORDER BY t.updated_ts DESC, e.published DESC, e.id";
@@ -26,7 +24,7 @@ pub(super) fn feed(
     let (entries, total) = match topic {
         Some(t) => (
             conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM entries e LEFT JOIN articles a ON a.key = e.key
+                "SELECT {columns} FROM entries e LEFT JOIN articles a ON a.key = e.key
                  WHERE e.key IN (
                      SELECT e.key FROM entry_topics t JOIN entries e ON e.key = t.key
                      WHERE t.topic = ?1 {TOPIC_ORDER} LIMIT ?2)
@@ -42,7 +40,7 @@ pub(super) fn feed(
         ),
         None => (
             conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM entries e LEFT JOIN articles a ON a.key = e.key
+                "SELECT {columns} FROM entries e LEFT JOIN articles a ON a.key = e.key
                  WHERE e.key IN (SELECT e.key FROM entries e {ORDER} LIMIT ?1)
                  {ORDER}"
             ))?
@@ -58,12 +56,10 @@ pub(super) fn feed(
 }
 
 pub(super) fn entries(conn: &Connection) -> rusqlite::Result<Vec<StoredEntry>> {
-    let mut stmt = conn.prepare(
-        "SELECT e.id, e.key, e.title, e.link, e.summary, e.published, e.updated,
-             (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key), a.content, a.excerpt
-         FROM entries e LEFT JOIN articles a ON a.key = e.key
-         ORDER BY e.updated_ts DESC, e.published DESC, e.id",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {STORED_ENTRY_COLUMNS} FROM entries e LEFT JOIN articles a ON a.key = e.key
+         ORDER BY e.updated_ts DESC, e.published DESC, e.id"
+    ))?;
     stmt.query_map([], stored_entry)?.collect()
 }
 
@@ -80,9 +76,14 @@ pub(super) fn origins(conn: &Connection, key: &EntryKey) -> rusqlite::Result<Vec
     .collect()
 }
 
+/// The columns [`stored_entry`] reads, of `entries e` left-joined with `articles a`.
+pub(super) const STORED_ENTRY_COLUMNS: &str = "e.id, e.key, e.title, e.link, e.summary, \
+     e.published, e.updated, (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key), \
+     a.content, a.excerpt";
+
 /// A [`StoredEntry`] from the columns id, key, title, link, summary, published, updated, the
 /// entry's first source, and its article's content and excerpt.
-fn stored_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
+pub(super) fn stored_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEntry> {
     Ok(StoredEntry {
         id: r.get(0)?,
         key: EntryKey(r.get(1)?),

@@ -1,16 +1,20 @@
 //! The SQLite backend, the embedded default: one file (WAL mode) beside the configuration.
 //! Split by concern: [`schema`] (migrations), [`entries`] (a refresh's writes and topics),
 //! [`feeds`] (reading entries back), [`sources`] (fetch state and health), [`articles`]
-//! (each entry's own page).
+//! (each entry's own page), [`outbox`] (notifications to send).
 
 mod articles;
 mod entries;
 mod feeds;
+mod outbox;
 mod schema;
 mod sources;
 
 use super::rules::article::ArticleState;
-use super::{Backend, FeedRows, KeptPage, Result, SourceHealth, StoreError, TopicsOf, Transaction};
+use super::rules::outbox::Next;
+use super::{
+    Backend, FeedRows, KeptPage, Queued, Result, SourceHealth, StoreError, TopicsOf, Transaction,
+};
 use crate::fetch::Validators;
 use crate::model::{EntryKey, Origin, StoredEntry};
 use chrono::{DateTime, FixedOffset};
@@ -234,6 +238,24 @@ impl Backend for Sqlite {
 
     fn pages_to_reread(&self, source: &str, rule: &str) -> Result<Vec<KeptPage>> {
         articles::pages_to_reread(&self.conn, source, rule).map_err(self.fail())
+    }
+
+    fn outbox(&self) -> Result<Vec<Queued>> {
+        outbox::queued(&self.conn).map_err(self.fail())
+    }
+
+    fn sending(
+        &mut self,
+        notify: &str,
+        keys: &[&EntryKey],
+        now: DateTime<FixedOffset>,
+    ) -> Result<()> {
+        let marked = outbox::sending(&mut self.conn, notify, keys, now);
+        marked.map_err(|e| error(&self.conn, &self.state, e))
+    }
+
+    fn settle(&mut self, notify: &str, key: &EntryKey, next: &Next) -> Result<()> {
+        outbox::settle(&self.conn, notify, key, next).map_err(self.fail())
     }
 
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>> {

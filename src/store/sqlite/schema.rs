@@ -100,6 +100,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
         page_url TEXT NOT NULL       -- after redirects
     );
 ",
+    "
+    -- Notifications to send, queued with the entries they announce and kept until the
+    -- receiver accepts them; one per entry and notification.
+    CREATE TABLE outbox (
+        notify TEXT NOT NULL,        -- [[notify]] id
+        key TEXT NOT NULL REFERENCES entries (key),
+        event TEXT NOT NULL,         -- 'new' | 'updated'
+        queued TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        refusals INTEGER NOT NULL DEFAULT 0,
+        not_before TEXT,
+        last_error TEXT,
+        sending TEXT,                -- when handed to the receiver; cleared by its answer
+        PRIMARY KEY (notify, key)
+    ) WITHOUT ROWID;
+",
 ];
 
 /// How long a statement waits for another process's write before failing.
