@@ -31,6 +31,8 @@ pub enum Error {
     Store(#[from] StoreError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    Archive(#[from] publish::archive::ArchiveError),
     #[error("cannot create {path}: {source}")]
     Dir {
         path: String,
@@ -86,6 +88,9 @@ pub struct Options {
     /// Read every source's health into the report, as `serve` shows it; a cron run has no
     /// use for it.
     pub health: bool,
+    /// Put every archive document in the report's files, unchanged ones read back from the
+    /// output directory: `serve` answers from memory. A cron run reads none it did not write.
+    pub archive_files: bool,
 }
 
 /// Runs one refresh with the paths in `config`.
@@ -144,13 +149,22 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
     };
     let changes = remember(config, &mut store, now, &refresh)?;
     timed("classified and stored");
-    let (feeds, empty_updated) = select_store(config, &store)?;
-    let published = publish::publish(
-        &config.publishing(),
-        &config.output_dir,
-        &feeds,
+    let (mut feeds, empty_updated) = select_store(config, &store)?;
+    let settings = config.publishing();
+    let out = &config.output_dir;
+    // The archives first: the live feeds link to them.
+    let archived = publish::archive::publish(
+        &settings,
+        &mut store,
+        out,
+        &mut feeds,
         empty_updated,
+        options.archive_files,
     )?;
+    let mut published = publish::publish(&settings, out, &feeds, empty_updated)?;
+    published.written.extend(archived.written);
+    published.unchanged += archived.unchanged;
+    published.files.extend(archived.files);
     timed("published");
     let notified = notify::deliver(&config.notifying(), &mut store, now).await?;
     timed("notified");

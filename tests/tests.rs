@@ -11,6 +11,7 @@ mod faults;
 mod fetch;
 mod fuzz_regressions;
 mod golden;
+mod history;
 mod hostile;
 mod input;
 mod layout;

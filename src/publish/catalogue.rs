@@ -16,16 +16,23 @@ pub enum Kind {
     Opml,
     /// The page a person reads: `index.html`.
     Index,
+    /// A month of a feed's history (RFC 5005) as Atom: `feeds/archive/<slug>/<YYYY-MM>.atom`,
+    /// the slug being `<feed>/<YYYY-MM>`.
+    AtomArchive,
+    /// The same as JSON Feed: `feeds/archive/<feed>/<YYYY-MM>.json`.
+    JsonArchive,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Atom,
         Kind::JsonFeed,
         Kind::Embed,
         Kind::Opml,
         Kind::Index,
+        Kind::AtomArchive,
+        Kind::JsonArchive,
     ];
     /// The folders, under the output directory, that files are written in.
     pub const DIRS: [&'static str; 2] = ["feeds", "embed"];
@@ -39,6 +46,8 @@ impl Kind {
             Kind::Embed => format!("embed/{slug}.html"),
             Kind::Opml => "feeds.opml".to_owned(),
             Kind::Index => "index.html".to_owned(),
+            Kind::AtomArchive => format!("feeds/archive/{slug}.atom"),
+            Kind::JsonArchive => format!("feeds/archive/{slug}.json"),
         }
     }
 
@@ -60,11 +69,17 @@ impl Kind {
         format!("{base}{}", self.path(slug))
     }
 
+    /// Whether its content stays once written, as an archive's does but for its newest
+    /// month: `serve` lets clients cache it long.
+    pub fn is_archive(self) -> bool {
+        matches!(self, Kind::AtomArchive | Kind::JsonArchive)
+    }
+
     /// The Content-Type it is served with.
     pub fn content_type(self) -> &'static str {
         match self {
-            Kind::Atom => "application/atom+xml; charset=utf-8",
-            Kind::JsonFeed => "application/feed+json; charset=utf-8",
+            Kind::Atom | Kind::AtomArchive => "application/atom+xml; charset=utf-8",
+            Kind::JsonFeed | Kind::JsonArchive => "application/feed+json; charset=utf-8",
             Kind::Opml => "text/x-opml; charset=utf-8",
             Kind::Embed | Kind::Index => "text/html; charset=utf-8",
         }

@@ -14,6 +14,10 @@ struct Feed<'a> {
     home_page_url: &'a str,
     items: Vec<Item<'a>>,
     language: &'a str,
+    /// The older entries (RFC 5005's prev-archive): the newest archive from a live feed, the
+    /// one before from an archive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<&'a str>,
     title: &'a str,
     version: &'a str,
 }
@@ -65,6 +69,7 @@ pub fn render(site: &Head<'_>, view: &FeedView<'_>) -> Vec<u8> {
             })
             .collect(),
         language: site.labels.code,
+        next_url: view.history.prev.as_ref().map(|(_, json)| json.as_str()),
         title: &view.title,
         version: "https://jsonfeed.org/version/1.1",
     };

@@ -3,6 +3,7 @@
 //! every kind of file; [`select`] reads what each feed shows from the store. Everything is
 //! rendered in memory first and written only where it differs from what is on disk.
 
+pub mod archive;
 mod atom;
 pub mod catalogue;
 mod embed;
@@ -18,6 +19,7 @@ use crate::classify::{Classifier, Topic};
 use crate::model::StoredEntry;
 use crate::source::Source;
 use crate::text::xml_safe;
+use archive::History;
 use catalogue::Kind;
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
@@ -101,6 +103,8 @@ pub struct Rendered {
 pub struct Selection {
     pub entries: Vec<(StoredEntry, Vec<usize>)>,
     pub total: usize,
+    /// The month (`YYYY-MM`) of the feed's newest archive document, where it has one.
+    pub newest_archive: Option<String>,
 }
 
 /// What every feed shows: the combined feed's, and each topic's in the order of
@@ -128,6 +132,7 @@ impl Feeds {
                 entries: (members.iter().take(settings.site.max_entries))
                     .map(|&i| (entries[i].clone(), topics_of[i].clone()))
                     .collect(),
+                newest_archive: None,
             }
         };
         Feeds {
@@ -173,6 +178,8 @@ pub(crate) struct FeedView<'a> {
     /// How many entries the topic has in all, beyond the `max_entries` shown.
     pub total: usize,
     pub entries: Vec<Item<'a>>,
+    /// Its links to the archives (RFC 5005).
+    pub history: History,
 }
 
 /// Renders and writes every output file. `empty_updated` dates a feed that has no entry at
@@ -258,7 +265,7 @@ pub fn render(
     }
 }
 
-fn head<'a>(settings: &Settings<'a>) -> Head<'a> {
+pub(crate) fn head<'a>(settings: &Settings<'a>) -> Head<'a> {
     Head {
         title: xml_safe(&settings.site.title),
         author: xml_safe(&settings.site.author),
@@ -295,7 +302,7 @@ pub fn render_variant(
         Kind::Atom => atom::render(&head, &view),
         Kind::JsonFeed => json::render(&head, &view),
         Kind::Embed => embed::render(&view, filter.limit.unwrap_or(settings.embed_entries)),
-        Kind::Opml | Kind::Index => return None,
+        Kind::Opml | Kind::Index | Kind::AtomArchive | Kind::JsonArchive => return None,
     })
 }
 
@@ -324,55 +331,67 @@ fn views<'a>(
     feeds: &'a Feeds,
     empty_updated: DateTime<FixedOffset>,
 ) -> Vec<FeedView<'a>> {
-    let view = |slug: &'a str, title: String, subtitle: Option<&str>, selection: &'a Selection| {
-        let anchor = if slug == ALL {
-            String::new()
-        } else {
-            format!("#topic-{slug}")
-        };
-        let entries: Vec<Item<'a>> = selection
-            .entries
-            .iter()
-            .map(|(entry, topics)| Item {
-                entry,
-                topics: topics.iter().map(|&t| &settings.topics[t]).collect(),
-                summary: summary(settings, entry),
-            })
-            .collect();
-        FeedView {
-            slug,
-            labels: settings.site.labels,
-            title: xml_safe(&title),
-            subtitle: subtitle.map(xml_safe),
-            url: Kind::Atom.url(site.base_url, slug),
-            json_url: Kind::JsonFeed.url(site.base_url, slug),
-            html_url: format!("{}{anchor}", site.base_url),
-            // Entries are newest first, but `updated` is what orders them only up to ties on
-            // the second, so take the maximum rather than the first.
-            updated: entries
-                .iter()
-                .map(|i| i.entry.updated)
-                .max()
-                .unwrap_or(empty_updated),
-            total: selection.total,
-            entries,
-        }
-    };
-    let mut views = vec![view(
-        ALL,
-        settings.site.title.clone(),
+    let mut views = vec![feed_view(
+        settings,
+        site,
+        (ALL, settings.site.title.clone()),
         Some(settings.site.labels.all_subtitle),
         &feeds.all,
+        empty_updated,
     )];
     for (topic, selection) in settings.topics.iter().zip(&feeds.topics) {
-        views.push(view(
-            &topic.id,
-            format!("{}: {}", settings.site.title, topic.title),
+        let title = format!("{}: {}", settings.site.title, topic.title);
+        views.push(feed_view(
+            settings,
+            site,
+            (&topic.id, title),
             topic.description.as_deref(),
             selection,
+            empty_updated,
         ));
     }
     views
+}
+
+/// The live feed `slug` (titled as given) showing `selection`.
+fn feed_view<'a>(
+    settings: &Settings<'a>,
+    site: &Head<'_>,
+    (slug, title): (&'a str, String),
+    subtitle: Option<&str>,
+    selection: &'a Selection,
+    empty_updated: DateTime<FixedOffset>,
+) -> FeedView<'a> {
+    let anchor = if slug == ALL {
+        String::new()
+    } else {
+        format!("#topic-{slug}")
+    };
+    let entries: Vec<Item<'a>> = (selection.entries.iter())
+        .map(|(entry, topics)| Item {
+            entry,
+            topics: topics.iter().map(|&t| &settings.topics[t]).collect(),
+            summary: summary(settings, entry),
+        })
+        .collect();
+    FeedView {
+        slug,
+        labels: settings.site.labels,
+        title: xml_safe(&title),
+        subtitle: subtitle.map(xml_safe),
+        url: Kind::Atom.url(site.base_url, slug),
+        json_url: Kind::JsonFeed.url(site.base_url, slug),
+        html_url: format!("{}{anchor}", site.base_url),
+        // Entries are newest first, but `updated` is what orders them only up to ties on the
+        // second, so take the maximum rather than the first.
+        updated: (entries.iter().map(|i| i.entry.updated).max()).unwrap_or(empty_updated),
+        total: selection.total,
+        entries,
+        history: History {
+            prev: (selection.newest_archive.as_deref()).map(|m| archive::urls(site, slug, m)),
+            ..History::default()
+        },
+    }
 }
 
 /// The `<li>` items of a feed's first `count` entries, or one saying there are none yet, as

@@ -3,6 +3,7 @@
 
 use super::{Feeds, Selection, Settings};
 use crate::classify::Folded;
+use crate::model::StoredEntry;
 use crate::store::{FeedRows, Store, StoreError};
 use std::collections::HashMap;
 
@@ -15,27 +16,39 @@ pub fn select(settings: &Settings<'_>, store: &Store) -> Result<Feeds, StoreErro
     let index: HashMap<&str, usize> = (settings.topics.iter().enumerate())
         .map(|(i, t)| (t.id.as_str(), i))
         .collect();
-    let selection = |FeedRows { entries, total }| Selection {
-        entries: entries
-            .into_iter()
-            .map(|(e, ids)| {
-                // In the order of the configuration, whatever the store's.
-                let mut topics: Vec<usize> = ids
-                    .iter()
-                    .filter_map(|id| index.get(id.as_str()).copied())
-                    .collect();
-                topics.sort_unstable();
-                (e, topics)
-            })
-            .collect(),
-        total,
+    // The archives as last written: a run rewrites them before its live feeds.
+    let mut newest: HashMap<String, String> = HashMap::new();
+    for (feed, month, _) in store.archives()? {
+        newest.insert(feed, month); // in month order, so the newest stays
+    }
+    let selection = |slug: &str, rows: FeedRows| Selection {
+        total: rows.total,
+        entries: topic_indices(&index, rows),
+        newest_archive: newest.get(slug).cloned(),
     };
     Ok(Feeds {
-        all: selection(store.feed(None, max)?),
+        all: selection(super::ALL, store.feed(None, max)?),
         topics: (settings.topics.iter())
-            .map(|t| store.feed(Some(&t.id), max).map(selection))
-            .collect::<Result<_, _>>()?,
+            .map(|t| Ok(selection(&t.id, store.feed(Some(&t.id), max)?)))
+            .collect::<Result<_, StoreError>>()?,
     })
+}
+
+/// Each entry of `rows` with the indices of its topics (by `index`, id → index into
+/// `config.topics`), in the order of the configuration, whatever the store's.
+pub(super) fn topic_indices(
+    index: &HashMap<&str, usize>,
+    rows: FeedRows,
+) -> Vec<(StoredEntry, Vec<usize>)> {
+    (rows.entries.into_iter())
+        .map(|(e, ids)| {
+            let mut topics: Vec<usize> = (ids.iter())
+                .filter_map(|id| index.get(id.as_str()).copied())
+                .collect();
+            topics.sort_unstable();
+            (e, topics)
+        })
+        .collect()
 }
 
 /// [`select`] for a store classified by other rules than the configuration's: a command that

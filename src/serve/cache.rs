@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 /// One file, ready to be served in any of its encodings.
 pub struct Cached {
+    kind: Kind,
     content_type: &'static str,
     identity: Bytes,
     gzip: Option<Bytes>,
@@ -67,6 +68,7 @@ impl Cached {
         let hash = Sha256::digest(bytes);
         let tag: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
         Cached {
+            kind,
             content_type: kind.content_type(),
             identity: Bytes::copy_from_slice(bytes),
             gzip: smaller(bytes, gzip(bytes)),
@@ -76,6 +78,10 @@ impl Cached {
             last_modified: now,
             last_modified_header: value(&http_date(now)),
         }
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
     }
 
     /// When the file last changed, as served.

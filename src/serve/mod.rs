@@ -3,6 +3,7 @@
 //! request never sees half of one; a refresh that fails leaves the last good set served.
 
 mod cache;
+mod health;
 mod listen;
 mod metrics;
 
@@ -15,7 +16,7 @@ use crate::store::{SourceHealth, Store};
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header::{ACCESS_CONTROL_REQUEST_METHOD, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{ACCESS_CONTROL_REQUEST_METHOD, ALLOW};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use cache::{Cached, Files};
@@ -23,7 +24,6 @@ use chrono::FixedOffset;
 use chrono::{DateTime, Utc};
 use lru::LruCache;
 use metrics::Metrics;
-use serde_json::json;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -65,6 +65,8 @@ struct App {
     /// Cache-Control with max-age the refresh interval: clients need not ask again before the
     /// next refresh. Made once, sent with every file.
     cache_control: HeaderValue,
+    /// For archive documents, whose content stays: a day.
+    archive_cache_control: HeaderValue,
 }
 
 /// Serves until SIGINT or SIGTERM, on `[serve] listen`, refreshing every `[serve] interval`.
@@ -79,6 +81,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let app = Arc::new(App {
         cache_control: HeaderValue::try_from(format!("public, max-age={interval}"))
             .expect("digits are a valid header value"),
+        archive_cache_control: HeaderValue::from_static("public, max-age=86400"),
         snapshot: ArcSwap::from_pointee(snapshot),
         metrics: Metrics::default(),
         config,
@@ -195,6 +198,7 @@ async fn refresh_loop(app: Arc<App>) {
         let started = Instant::now();
         let options = Options {
             health: true,
+            archive_files: true,
             ..Options::default()
         };
         let mut result = pipeline::refresh(&app.config, options).await;
@@ -296,8 +300,8 @@ fn router(app: Arc<App>) -> Router {
         .allow_methods([Method::GET, Method::HEAD])
         .allow_origin(allow);
     Router::new()
-        .route("/healthz", axum::routing::get(healthz))
-        .route("/metrics", axum::routing::get(metrics))
+        .route("/healthz", axum::routing::get(health::healthz))
+        .route("/metrics", axum::routing::get(health::metrics))
         .fallback(published)
         .layer(cors)
         .with_state(app)
@@ -369,6 +373,9 @@ async fn published(
                 }
             }
             _ => match snapshot.files.get(key) {
+                Some(file) if file.kind().is_archive() => {
+                    file.respond(&method, &headers, &app.archive_cache_control)
+                }
                 Some(file) => file.respond(&method, &headers, &app.cache_control),
                 None => StatusCode::NOT_FOUND.into_response(),
             },
@@ -386,63 +393,5 @@ fn not_ready() -> Response {
         .into_response();
     r.headers_mut()
         .insert("retry-after", HeaderValue::from_static("10"));
-    r
-}
-
-async fn healthz(State(app): State<Arc<App>>) -> Response {
-    let s = app.snapshot.load();
-    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
-    let failing = s.sources.iter().any(|h| h.consecutive_failures > 0);
-    let status = match (s.last_success, failing) {
-        (None, _) => "unavailable",
-        (Some(_), true) => "degraded",
-        (Some(_), false) => "ok",
-    };
-    let sources: Vec<_> = app
-        .config
-        .sources
-        .iter()
-        .map(|c| {
-            let h = s.sources.iter().find(|h| h.id == c.id);
-            json!({
-                "id": c.id,
-                "url": c.url.as_str(),
-                "last_success": h.and_then(|h| h.last_success).map(|t| t.to_rfc3339()),
-                "last_error": h.and_then(|h| h.last_error.clone()),
-                "consecutive_failures": h.map_or(0, |h| h.consecutive_failures),
-                "entries": h.map_or(0, |h| h.entries),
-            })
-        })
-        .collect();
-    let body = json!({
-        "status": status,
-        "last_refresh": time(s.last_refresh),
-        "last_success": time(s.last_success),
-        "sources": sources,
-    });
-    let code = if s.last_success.is_some() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    app.metrics.served(code.as_u16());
-    let mut r = (code, format!("{body:#}\n")).into_response();
-    let h = r.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-async fn metrics(State(app): State<Arc<App>>) -> Response {
-    app.metrics.served(200);
-    let ids: Vec<String> = app.config.sources.iter().map(|s| s.id.clone()).collect();
-    let notify: Vec<String> = app.config.notify.iter().map(|n| n.id.clone()).collect();
-    let mut r = app.metrics.render(&ids, &notify).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }

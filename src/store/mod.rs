@@ -14,6 +14,7 @@
 //! of a virtual call per row is nothing beside the database work behind it. [`lock`] keeps two
 //! refreshes off one state.
 
+mod archives;
 mod article;
 pub mod lock;
 pub mod outbox;
@@ -30,6 +31,7 @@ use rules::{First, Known, Revision, Write};
 use std::collections::HashMap;
 use std::path::Path;
 
+pub use archives::Written;
 pub use article::{ArticleEvent, ArticleNote, KeptPage, Page, Reading};
 pub use lock::{Lock, LockError};
 pub use outbox::{Answer, Event, OutboxHealth, Queued, Subscription};
@@ -148,6 +150,19 @@ pub trait Backend: Send {
     /// The kept pages of `source`'s articles that were last read with another rule than
     /// `rule`.
     fn pages_to_reread(&self, source: &str, rule: &str) -> Result<Vec<KeptPage>>;
+    /// See [`Store::members`].
+    fn members(&self, topic: Option<&str>) -> Result<Vec<(i64, EntryKey)>>;
+    /// See [`Store::between`].
+    fn between(
+        &self,
+        topic: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(StoredEntry, Vec<String>)>>;
+    /// See [`Store::archives`].
+    fn archives(&self) -> Result<Vec<Written>>;
+    /// See [`Store::record_archives`].
+    fn record_archives(&mut self, written: &[Written], removed: &[(String, String)]) -> Result<()>;
     /// Every message in the outbox, per notification oldest first.
     fn outbox(&self) -> Result<Vec<Queued>>;
     /// Marks messages as handed to their receiver; committed at once.

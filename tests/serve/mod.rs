@@ -155,13 +155,3 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
-
-fn seed_upstream() -> Server {
-    let server = Server::start();
-    server.route(LISTING_PATH, Reply::html(fixture("ipa/anshin-seed.html")));
-    server.route(
-        ALERT_PATH,
-        Reply::ok("application/rdf+xml", fixture("ipa/alert-rss.rdf")),
-    );
-    server
-}

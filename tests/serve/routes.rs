@@ -264,3 +264,37 @@ fn json_feeds_embeds_health_and_metrics() {
         .unwrap();
     assert!(served_200 >= 4, "{metrics}");
 }
+
+#[test]
+fn archives_are_served_from_memory_with_a_long_cache_life() {
+    let upstream = seed_upstream();
+    let ws = Workspace::new("serve-archives");
+    let path = ws.shipped_config(&upstream);
+    let text = std::fs::read_to_string(path).unwrap();
+    ws.config(&text.replace("max_entries = 100", "max_entries = 10"));
+    // A run first: the archives are on disk, unchanged for serve's first refresh, which
+    // reads them back rather than rendering them.
+    assert_status(&ws.run(), 0);
+    let served = Served::start(&ws);
+    served.wait_for_refreshes(1);
+    let live = served.get("/feeds/all.atom", &[]).text();
+    let at = live
+        .find("/feeds/archive/all/")
+        .expect("a prev-archive link");
+    let month = &live[at + "/feeds/archive/all/".len()..][..7];
+    for (ext, kind) in [
+        ("atom", "application/atom+xml"),
+        ("json", "application/feed+json"),
+    ] {
+        let archive = served.get(&format!("/feeds/archive/all/{month}.{ext}"), &[]);
+        assert_eq!(archive.status, 200, "{month}.{ext}");
+        assert!(archive.header("content-type").starts_with(kind));
+        assert_eq!(archive.header("cache-control"), "public, max-age=86400");
+        let on_disk = std::fs::read(ws.out().join(format!("feeds/archive/all/{month}.{ext}")));
+        assert_eq!(archive.body, on_disk.unwrap());
+    }
+    assert_eq!(
+        served.get("/feeds/archive/all/1999-01.atom", &[]).status,
+        404
+    );
+}

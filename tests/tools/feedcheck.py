@@ -19,11 +19,17 @@ them is a problem (errors and warnings alike):
   tomorrow;
 - MissingSelf / SelfDoesntMatchLocation: the feed links itself, at the path it is published at;
 - InvalidFullLink / ContainsRelRef: ids and links are absolute URIs;
+- MissingCurrentInArchive / FeedHistoryRelInEntry: an archive document (fh:archive, RFC 5005)
+  links its live feed as rel="current", and no entry carries a history link;
+- ArchiveIncomplete: an archive document links another archive, unless it is its feed's only
+  one (the validator's heuristic; RFC 5005 has nothing to link a lone archive to);
 - and (not the validator's, but what readers assume) the feed's updated is not older than its
-  newest entry.
-One warning is left on purpose: DuplicateUpdated (two entries with one atom:updated). Listings
-date their rows by day, so entries of one day share midnight; writing invented times to keep
-them apart would state what the source never said, and would differ from state to state.
+  newest entry; every history link (current, prev-archive, next-archive) leads to a published
+  document, and prev-archive and next-archive are each other's reverse.
+DuplicateUpdated (two entries with one atom:updated) is not checked: listings date their rows
+by day, so entries of one day share midnight, and the validator's own explanation of it says no
+action is needed when entries were updated at the same time; invented times would state what
+the source never said.
 """
 import datetime
 import pathlib
@@ -78,7 +84,7 @@ def when(text):
 
 
 def check_w3c(path, out, problems):
-    where = path.name
+    where = path.relative_to(out).as_posix()
     root = ET.parse(path).getroot()
     tomorrow = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
     dates = []
@@ -91,10 +97,12 @@ def check_w3c(path, out, problems):
         elif when(d) < datetime.datetime(1990, 1, 1, tzinfo=datetime.timezone.utc) or when(d) > tomorrow:
             problems.append(f"{where}: ImplausibleDate {d!r}")
     selfs = [l.get("href") for l in root.findall(ATOM + "link") if l.get("rel") == "self"]
+    location = path.relative_to(out).as_posix()
     if not selfs:
         problems.append(f"{where}: MissingSelf")
-    elif urlparse(selfs[0]).path.rsplit("/", 2)[-2:] != ["feeds", path.name]:
+    elif not urlparse(selfs[0]).path.endswith("/" + location):
         problems.append(f"{where}: SelfDoesntMatchLocation {selfs[0]}")
+    check_history(root, path, out, problems)
     for l in root.iter(ATOM + "link"):
         if urlparse(l.get("href", "")).scheme not in ("http", "https", "file"):
             problems.append(f"{where}: ContainsRelRef {l.get('href')!r}")
@@ -120,6 +128,44 @@ def check_w3c(path, out, problems):
     if newest and feed_updated is not None and RFC3339.match(feed_updated.text or ""):
         if when(feed_updated.text) < newest:
             problems.append(f"{where}: feed updated {feed_updated.text} older than its newest entry {newest}")
+
+
+HISTORY = "{http://purl.org/syndication/history/1.0}"
+
+
+def published_path(href, out):
+    """The file under OUT_DIR a link of the site points to: the part of its path from feeds/."""
+    path = urlparse(href).path
+    return out / path[path.index("/feeds/") + 1:] if "/feeds/" in path else None
+
+
+def check_history(root, path, out, problems):
+    where = path.relative_to(out).as_posix()
+    links = {l.get("rel"): l.get("href") for l in root.findall(ATOM + "link")}
+    archive = root.find(HISTORY + "archive") is not None
+    if archive and "current" not in links:
+        problems.append(f"{where}: MissingCurrentInArchive")
+    if archive and not ({"prev-archive", "next-archive"} & set(links)):
+        siblings = list(path.parent.glob("*.atom"))
+        if len(siblings) > 1:
+            problems.append(f"{where}: ArchiveIncomplete")
+    for e in root.findall(ATOM + "entry"):
+        for l in e.findall(ATOM + "link"):
+            if l.get("rel") in ("current", "prev-archive", "next-archive"):
+                problems.append(f"{where}: FeedHistoryRelInEntry {l.get('rel')}")
+    for rel, reverse in (("prev-archive", "next-archive"), ("next-archive", "prev-archive"), ("current", None)):
+        if rel not in links:
+            continue
+        target = published_path(links[rel], out)
+        if target is None or not target.exists():
+            problems.append(f"{where}: {rel} {links[rel]} is not published")
+            continue
+        if reverse:
+            # The live feed's newest archive links back as current, not as next-archive.
+            reverse = reverse if archive else "current"
+            back = {l.get("rel"): l.get("href") for l in ET.parse(target).getroot().findall(ATOM + "link")}
+            if back.get(reverse) != links.get("self"):
+                problems.append(f"{where}: {rel} {links[rel]} does not link back as {reverse}")
 
 
 def check_opml(out, feeds, problems):
@@ -178,14 +224,15 @@ def main():
     feeds = sorted((out / "feeds").glob("*.atom"))
     if not feeds:
         problems.append(f"no feeds in {out}")
-    entries = sum(check_feed(f, problems) for f in feeds)
-    for f in feeds:
+    archives = sorted((out / "feeds" / "archive").glob("*/*.atom"))
+    entries = sum(check_feed(f, problems) for f in feeds + archives)
+    for f in feeds + archives:
         check_w3c(f, out, problems)
     check_opml(out, feeds, problems)
     check_index(out, problems)
     for p in problems:
         print(p)
-    print(f"feedcheck: {len(feeds)} feeds, {entries} entries, {len(problems)} problems in {out}")
+    print(f"feedcheck: {len(feeds)} feeds, {len(archives)} archives, {entries} entries, {len(problems)} problems in {out}")
     sys.exit(1 if problems else 0)
 
 

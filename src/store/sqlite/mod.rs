@@ -1,8 +1,10 @@
 //! The SQLite backend, the embedded default: one file (WAL mode) beside the configuration.
 //! Split by concern: [`schema`] (migrations), [`entries`] (a refresh's writes and topics),
 //! [`feeds`] (reading entries back), [`sources`] (fetch state and health), [`articles`]
-//! (each entry's own page), [`outbox`] (notifications to send).
+//! (each entry's own page), [`outbox`] (notifications to send), [`archives`] (what the archive
+//! documents are made of).
 
+mod archives;
 mod articles;
 mod entries;
 mod feeds;
@@ -14,6 +16,7 @@ use super::rules::article::ArticleState;
 use super::rules::outbox::Next;
 use super::{
     Backend, FeedRows, KeptPage, Queued, Result, SourceHealth, StoreError, TopicsOf, Transaction,
+    Written,
 };
 use crate::fetch::Validators;
 use crate::model::{EntryKey, Origin, StoredEntry};
@@ -238,6 +241,28 @@ impl Backend for Sqlite {
 
     fn pages_to_reread(&self, source: &str, rule: &str) -> Result<Vec<KeptPage>> {
         articles::pages_to_reread(&self.conn, source, rule).map_err(self.fail())
+    }
+
+    fn members(&self, topic: Option<&str>) -> Result<Vec<(i64, EntryKey)>> {
+        archives::members(&self.conn, topic).map_err(self.fail())
+    }
+
+    fn between(
+        &self,
+        topic: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(StoredEntry, Vec<String>)>> {
+        archives::between(&self.conn, topic, from, to).map_err(self.fail())
+    }
+
+    fn archives(&self) -> Result<Vec<Written>> {
+        archives::fingerprints(&self.conn).map_err(self.fail())
+    }
+
+    fn record_archives(&mut self, written: &[Written], removed: &[(String, String)]) -> Result<()> {
+        let recorded = archives::record(&mut self.conn, written, removed);
+        recorded.map_err(|e| error(&self.conn, &self.state, e))
     }
 
     fn outbox(&self) -> Result<Vec<Queued>> {

@@ -116,6 +116,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (notify, key)
     ) WITHOUT ROWID;
 ",
+    "
+    -- The archive documents (RFC 5005) as last written: one per feed and month, with the
+    -- fingerprint of what it holds, so that a run renders only the months that changed.
+    CREATE TABLE archives (
+        feed TEXT NOT NULL,          -- 'all' or a topic id
+        month TEXT NOT NULL,         -- YYYY-MM of its entries' updated, in the site's zone
+        fingerprint TEXT NOT NULL,
+        PRIMARY KEY (feed, month)
+    ) WITHOUT ROWID;
+    -- Every entry's updated and key from the index alone: the combined feed's archive plan.
+    DROP INDEX entries_by_updated;
+    CREATE INDEX entries_by_updated ON entries (updated_ts DESC, key);
+",
 ];
 
 /// How long a statement waits for another process's write before failing.

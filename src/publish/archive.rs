@@ -1,0 +1,319 @@
+//! History (RFC 5005): a live feed shows its newest `max_entries`; every older entry of the
+//! feed is in one archive document, one per month of its `updated` (in the site's zone), so
+//! that a reader that follows the links from the live feed (`prev-archive`, and in JSON Feed
+//! `next_url`) reaches every stored entry once.
+//!
+//! Each document's fingerprint (what it holds, its neighbours, the site's words) is kept in
+//! the state; a run reads the feeds' members from an index, and renders and writes only the
+//! months whose fingerprint moved or whose file is missing. A run that changed nothing
+//! rewrites none.
+
+use super::catalogue::Kind;
+use super::select::topic_indices;
+use super::{
+    ALL, Feeds, Head, OutputFile, PublishError, Selection, Settings, atom, feed_view, head, json,
+    write,
+};
+use crate::model::EntryKey;
+use crate::store::{Store, StoreError, Written};
+use chrono::{DateTime, Datelike, FixedOffset, TimeZone};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+/// A feed document's place in its feed's history, as (Atom, JSON Feed) URLs.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct History {
+    /// For an archive document, the live feed it belongs to (`rel="current"`).
+    pub current: Option<(String, String)>,
+    /// The next older archive (`rel="prev-archive"`).
+    pub prev: Option<(String, String)>,
+    /// For an archive document, the next newer one (`rel="next-archive"`).
+    pub next: Option<(String, String)>,
+}
+
+/// The Atom and JSON Feed URLs of feed `slug`'s archive of `month`.
+pub(crate) fn urls(site: &Head<'_>, slug: &str, month: &str) -> (String, String) {
+    let name = format!("{slug}/{month}");
+    (
+        Kind::AtomArchive.url(site.base_url, &name),
+        Kind::JsonArchive.url(site.base_url, &name),
+    )
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Write(#[from] PublishError),
+}
+
+/// What a run did to the archives.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Archived {
+    /// Files written, relative to the output directory.
+    pub written: Vec<String>,
+    /// Files removed: months that no longer hold an archived entry, feeds no longer configured.
+    pub removed: Vec<String>,
+    pub unchanged: usize,
+    /// Every archive file as now on disk, where [`publish`] was asked for them (`serve`, which
+    /// answers from memory).
+    pub files: Vec<OutputFile>,
+}
+
+/// One feed's archive plan: its months, oldest first, each with its members.
+type Months = BTreeMap<String, Vec<(i64, EntryKey)>>;
+
+/// Writes the archive documents of every feed that changed, removes those that no longer
+/// exist, and sets each selection's `newest_archive`. With `all_files`, also reads the
+/// unchanged ones into [`Archived::files`].
+pub fn publish(
+    settings: &Settings<'_>,
+    store: &mut Store,
+    out: &Path,
+    feeds: &mut Feeds,
+    empty_updated: DateTime<FixedOffset>,
+    all_files: bool,
+) -> Result<Archived, ArchiveError> {
+    let head = head(settings);
+    let kept: HashMap<(String, String), String> = (store.archives()?.into_iter())
+        .map(|(feed, month, fingerprint)| ((feed, month), fingerprint))
+        .collect();
+    let index: HashMap<&str, usize> = (settings.topics.iter().enumerate())
+        .map(|(i, t)| (t.id.as_str(), i))
+        .collect();
+    let site = site_fingerprint(settings);
+    let fail = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PublishError { path, source }
+    };
+    let mut archived = Archived::default();
+    let mut record: Vec<Written> = Vec::new();
+    let mut current: HashSet<(String, String)> = HashSet::new();
+    let mut staged = Vec::new();
+    let mut dirs = Vec::new();
+    let all = std::iter::once((
+        ALL,
+        None,
+        settings.site.title.clone(),
+        Some(settings.site.labels.all_subtitle),
+        &mut feeds.all,
+    ));
+    let topics = (settings.topics.iter().zip(feeds.topics.iter_mut())).map(|(t, s)| {
+        let title = format!("{}: {}", settings.site.title, t.title);
+        (
+            t.id.as_str(),
+            Some(t.id.as_str()),
+            title,
+            t.description.as_deref(),
+            s,
+        )
+    });
+    for (slug, topic, title, subtitle, selection) in all.chain(topics) {
+        let months = months(store, topic, selection, settings)?;
+        let names: Vec<&String> = months.keys().collect();
+        for (i, (month, members)) in months.iter().enumerate() {
+            let prev = i.checked_sub(1).map(|j| names[j].as_str());
+            let next = names.get(i + 1).map(|m| m.as_str());
+            let fingerprint = fingerprint(&site, slug, (month, prev, next), members);
+            let (atom_path, json_path) = paths(slug, month);
+            current.insert((slug.to_owned(), month.clone()));
+            let missing = !out.join(&atom_path).exists() || !out.join(&json_path).exists();
+            if !missing && kept.get(&(slug.to_owned(), month.clone())) == Some(&fingerprint) {
+                archived.unchanged += 2;
+                if all_files {
+                    for (kind, path) in [
+                        (Kind::AtomArchive, &atom_path),
+                        (Kind::JsonArchive, &json_path),
+                    ] {
+                        let bytes = std::fs::read(out.join(path)).map_err(fail(&out.join(path)))?;
+                        archived.files.push(OutputFile {
+                            kind,
+                            path: path.clone(),
+                            bytes,
+                        });
+                    }
+                }
+                continue;
+            }
+            let (from, to) = month_range(settings, month);
+            let live: HashSet<&EntryKey> = selection.entries.iter().map(|(e, _)| &e.key).collect();
+            let mut rows = store.between(topic, from, to)?;
+            rows.entries.retain(|(e, _)| !live.contains(&e.key));
+            let held = Selection {
+                total: rows.entries.len(),
+                entries: topic_indices(&index, rows),
+                newest_archive: None,
+            };
+            let mut view = feed_view(
+                settings,
+                &head,
+                (slug, format!("{title} ({month})")),
+                subtitle,
+                &held,
+                empty_updated,
+            );
+            view.history = History {
+                current: Some((view.url.clone(), view.json_url.clone())),
+                prev: prev.map(|m| urls(&head, slug, m)),
+                next: next.map(|m| urls(&head, slug, m)),
+            };
+            (view.url, view.json_url) = urls(&head, slug, month);
+            let dir = out.join(Kind::AtomArchive.path(slug)).with_extension("");
+            if !dirs.contains(&dir) {
+                std::fs::create_dir_all(&dir).map_err(fail(&dir))?;
+                write::remove_stale_temporaries(&dir).map_err(fail(&dir))?;
+                dirs.push(dir);
+            }
+            for (kind, path, bytes) in [
+                (Kind::AtomArchive, atom_path, atom::render(&head, &view)),
+                (Kind::JsonArchive, json_path, json::render(&head, &view)),
+            ] {
+                let file = out.join(&path);
+                match write::stage(&file, &bytes).map_err(fail(&file))? {
+                    Some(s) => {
+                        staged.push(s);
+                        archived.written.push(path.clone());
+                    }
+                    None => archived.unchanged += 1,
+                }
+                if all_files {
+                    archived.files.push(OutputFile { kind, path, bytes });
+                }
+            }
+            record.push((slug.to_owned(), month.clone(), fingerprint));
+        }
+        selection.newest_archive = names.last().map(|m| (*m).clone());
+    }
+    for s in staged {
+        let path = s.path().to_owned();
+        s.commit().map_err(fail(&path))?;
+    }
+    let mut removed = Vec::new();
+    for (feed, month) in kept.into_keys().filter(|k| !current.contains(k)) {
+        let (atom_path, json_path) = paths(&feed, &month);
+        for path in [atom_path, json_path] {
+            match std::fs::remove_file(out.join(&path)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(fail(&out.join(&path))(e).into());
+                }
+                _ => archived.removed.push(path),
+            }
+        }
+        removed.push((feed, month));
+    }
+    if !archived.written.is_empty() || !archived.removed.is_empty() {
+        for dir in &dirs {
+            write::sync_dir(dir).map_err(fail(dir))?;
+        }
+        store.record_archives(&record, &removed)?;
+    }
+    Ok(archived)
+}
+
+/// A feed's archived entries (its members beyond what the live feed shows), by month of
+/// their `updated` in the site's zone.
+fn months(
+    store: &Store,
+    topic: Option<&str>,
+    selection: &Selection,
+    settings: &Settings<'_>,
+) -> Result<Months, StoreError> {
+    let mut months = Months::new();
+    if selection.total <= selection.entries.len() {
+        return Ok(months);
+    }
+    let live: HashSet<&EntryKey> = selection.entries.iter().map(|(e, _)| &e.key).collect();
+    for (ts, key) in store.members(topic)? {
+        if live.contains(&key) {
+            continue;
+        }
+        let month = DateTime::from_timestamp(ts, 0)
+            .unwrap_or_default()
+            .with_timezone(&settings.site.timezone)
+            .format("%Y-%m")
+            .to_string();
+        months.entry(month).or_default().push((ts, key));
+    }
+    for members in months.values_mut() {
+        members.sort_unstable();
+    }
+    Ok(months)
+}
+
+/// The Atom and JSON Feed paths of an archive document.
+fn paths(slug: &str, month: &str) -> (String, String) {
+    let name = format!("{slug}/{month}");
+    (Kind::AtomArchive.path(&name), Kind::JsonArchive.path(&name))
+}
+
+/// The Unix times at which `month` (`YYYY-MM`) starts and ends in the site's zone.
+fn month_range(settings: &Settings<'_>, month: &str) -> (i64, i64) {
+    let tz = settings.site.timezone;
+    let (y, m) = month.split_once('-').unwrap_or_default();
+    let (y, m): (i32, u32) = (y.parse().unwrap_or(1970), m.parse().unwrap_or(1));
+    let start = |y: i32, m: u32| {
+        tz.with_ymd_and_hms(y, m, 1, 0, 0, 0)
+            .earliest()
+            .map_or(0, |t| t.timestamp())
+    };
+    let first = start(y, m);
+    let next = chrono::NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+        .map_or(i64::MAX, |d| start(d.year(), d.month()));
+    (first, next)
+}
+
+/// What an archive document's text depends on beyond its entries: the site's words, the
+/// topics' and sources' titles, kairan's version.
+fn site_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
+    let mut h = Sha256::new();
+    let site = settings.site;
+    for part in [
+        site.title.as_str(),
+        site.author.as_str(),
+        site.base_url.as_str(),
+        site.labels.code,
+        env!("CARGO_PKG_VERSION"),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for t in settings.topics {
+        for part in [&t.id, &t.title, t.description.as_deref().unwrap_or("")] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+    }
+    for s in settings.sources {
+        h.update(s.id.as_bytes());
+        h.update([0]);
+        h.update(s.title.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().to_vec()
+}
+
+fn fingerprint(
+    site: &[u8],
+    slug: &str,
+    (month, prev, next): (&str, Option<&str>, Option<&str>),
+    members: &[(i64, EntryKey)],
+) -> String {
+    let mut h = Sha256::new();
+    h.update(site);
+    for part in [slug, month, prev.unwrap_or("-"), next.unwrap_or("-")] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for (ts, key) in members {
+        h.update(ts.to_le_bytes());
+        h.update(key.0.as_bytes());
+        h.update([0]);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,41 @@
+//! The store's share of the archive documents (RFC 5005, written by
+//! [`crate::publish::archive`]): each feed's members by `updated`, one month's entries, and the
+//! fingerprints of the documents as last written.
+
+use super::{FeedRows, Result, Store};
+use crate::model::EntryKey;
+
+/// An archive document as last written: its feed's slug, its month, its fingerprint.
+pub type Written = (String, String, String);
+
+impl Store {
+    /// Every entry of a feed (a topic's, or all for `None`) as (`updated` as a Unix time, key),
+    /// in no order.
+    pub fn members(&self, topic: Option<&str>) -> Result<Vec<(i64, EntryKey)>> {
+        self.backend.members(topic)
+    }
+
+    /// The entries of a feed whose `updated` is in `from..to` (Unix times), in the order of
+    /// [`Store::feed`], each with its topic ids.
+    pub fn between(&self, topic: Option<&str>, from: i64, to: i64) -> Result<FeedRows> {
+        let entries = self.backend.between(topic, from, to)?;
+        Ok(FeedRows {
+            total: entries.len(),
+            entries,
+        })
+    }
+
+    /// The archive documents as last written.
+    pub fn archives(&self) -> Result<Vec<Written>> {
+        self.backend.archives()
+    }
+
+    /// Records archive documents written (or rewritten) and removed; committed at once.
+    pub fn record_archives(
+        &mut self,
+        written: &[Written],
+        removed: &[(String, String)],
+    ) -> Result<()> {
+        self.backend.record_archives(written, removed)
+    }
+}
