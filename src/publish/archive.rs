@@ -5,8 +5,9 @@
 //!
 //! Each document's fingerprint (what it holds, its neighbours, the site's words) is kept in
 //! the state; a run reads the feeds' members from an index, and renders and writes only the
-//! months whose fingerprint moved or whose file is missing. A run that changed nothing
-//! rewrites none.
+//! months whose fingerprint moved or whose file is missing. A run that changed no entry (the
+//! store's generation and the settings are those the archives were written from) reads no
+//! member at all and renders nothing.
 
 use super::catalogue::Kind;
 use super::select::topic_indices;
@@ -77,13 +78,26 @@ pub fn publish(
     all_files: bool,
 ) -> Result<Archived, ArchiveError> {
     let head = head(settings);
-    let kept: HashMap<(String, String), String> = (store.archives()?.into_iter())
+    let site = site_fingerprint(settings);
+    let (stamp, kept) = store.archives()?;
+    // Nothing the archives are made of moved since they were written, and they are all there:
+    // the run reads no member and renders nothing.
+    let now_stamp = format!("{}:{}", store.generation()?, hex(&site));
+    let all_there = || {
+        kept.iter().all(|(feed, month, _)| {
+            let (atom, json) = paths(feed, month);
+            out.join(atom).exists() && out.join(json).exists()
+        })
+    };
+    if stamp.as_deref() == Some(now_stamp.as_str()) && all_there() {
+        return unchanged(out, &kept, all_files);
+    }
+    let kept: HashMap<(String, String), String> = (kept.into_iter())
         .map(|(feed, month, fingerprint)| ((feed, month), fingerprint))
         .collect();
     let index: HashMap<&str, usize> = (settings.topics.iter().enumerate())
         .map(|(i, t)| (t.id.as_str(), i))
         .collect();
-    let site = site_fingerprint(settings);
     let fail = |path: &Path| {
         let path = path.to_owned();
         move |source| PublishError { path, source }
@@ -207,9 +221,33 @@ pub fn publish(
         for dir in &dirs {
             write::sync_dir(dir).map_err(fail(dir))?;
         }
-        store.record_archives(&record, &removed)?;
+    }
+    store.record_archives(&now_stamp, &record, &removed)?;
+    Ok(archived)
+}
+
+/// The archives as they are, none rendered: read back for `serve` with `all_files`.
+fn unchanged(out: &Path, kept: &[Written], all_files: bool) -> Result<Archived, ArchiveError> {
+    let mut archived = Archived {
+        unchanged: kept.len() * 2,
+        ..Archived::default()
+    };
+    if all_files {
+        for (feed, month, _) in kept {
+            let (atom, json) = paths(feed, month);
+            for (kind, path) in [(Kind::AtomArchive, atom), (Kind::JsonArchive, json)] {
+                let file = out.join(&path);
+                let bytes =
+                    std::fs::read(&file).map_err(|source| PublishError { path: file, source })?;
+                archived.files.push(OutputFile { kind, path, bytes });
+            }
+        }
     }
     Ok(archived)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A feed's archived entries (its members beyond what the live feed shows), by month of
@@ -265,16 +303,18 @@ fn month_range(settings: &Settings<'_>, month: &str) -> (i64, i64) {
     (first, next)
 }
 
-/// What an archive document's text depends on beyond its entries: the site's words, the
-/// topics' and sources' titles, kairan's version.
+/// What the archive documents depend on beyond the store: the site's words and feed length,
+/// the topics' and sources' titles, kairan's version.
 fn site_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
     let mut h = Sha256::new();
     let site = settings.site;
+    let max = site.max_entries.to_string();
     for part in [
         site.title.as_str(),
         site.author.as_str(),
         site.base_url.as_str(),
         site.labels.code,
+        &max,
         env!("CARGO_PKG_VERSION"),
     ] {
         h.update(part.as_bytes());

@@ -18,7 +18,7 @@ pub fn select(settings: &Settings<'_>, store: &Store) -> Result<Feeds, StoreErro
         .collect();
     // The archives as last written: a run rewrites them before its live feeds.
     let mut newest: HashMap<String, String> = HashMap::new();
-    for (feed, month, _) in store.archives()? {
+    for (feed, month, _) in store.archives()?.1 {
         newest.insert(feed, month); // in month order, so the newest stays
     }
     let selection = |slug: &str, rows: FeedRows| Selection {

@@ -25,17 +25,26 @@ impl Store {
         })
     }
 
-    /// The archive documents as last written.
-    pub fn archives(&self) -> Result<Vec<Written>> {
+    /// See [`super::Backend::generation`].
+    pub fn generation(&self) -> Result<u64> {
+        self.backend.generation()
+    }
+
+    /// The archive documents as last written, by feed and month, with the stamp they were
+    /// recorded under (see [`Store::record_archives`]).
+    pub fn archives(&self) -> Result<(Option<String>, Vec<Written>)> {
         self.backend.archives()
     }
 
-    /// Records archive documents written (or rewritten) and removed; committed at once.
+    /// Records archive documents written (or rewritten) and removed, and `stamp`: what the
+    /// whole set was made from (the store's generation, the site's settings); committed at
+    /// once.
     pub fn record_archives(
         &mut self,
+        stamp: &str,
         written: &[Written],
         removed: &[(String, String)],
     ) -> Result<()> {
-        self.backend.record_archives(written, removed)
+        self.backend.record_archives(stamp, written, removed)
     }
 }

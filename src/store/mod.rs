@@ -159,10 +159,18 @@ pub trait Backend: Send {
         from: i64,
         to: i64,
     ) -> Result<Vec<(StoredEntry, Vec<String>)>>;
+    /// How many refreshes changed an entry or its topics: what was published from the store
+    /// stands as long as it does not move.
+    fn generation(&self) -> Result<u64>;
     /// See [`Store::archives`].
-    fn archives(&self) -> Result<Vec<Written>>;
+    fn archives(&self) -> Result<(Option<String>, Vec<Written>)>;
     /// See [`Store::record_archives`].
-    fn record_archives(&mut self, written: &[Written], removed: &[(String, String)]) -> Result<()>;
+    fn record_archives(
+        &mut self,
+        stamp: &str,
+        written: &[Written],
+        removed: &[(String, String)],
+    ) -> Result<()>;
     /// Every message in the outbox, per notification oldest first.
     fn outbox(&self) -> Result<Vec<Queued>>;
     /// Marks messages as handed to their receiver; committed at once.
@@ -210,6 +218,8 @@ pub trait Transaction {
     ) -> Result<()>;
     /// Removes the messages of every notification but `keep`.
     fn unsubscribe(&mut self, keep: &[&str]) -> Result<()>;
+    /// Counts this refresh in [`Backend::generation`]: it changed an entry or its topics.
+    fn touch(&mut self) -> Result<()>;
     /// Moves an entry's topic memberships from `was` to `r`'s (topics and `updated`).
     fn move_topics(&mut self, key: &EntryKey, was: &Known, r: &Revision) -> Result<()>;
     /// The rows an entry was read from, as (source, position).
@@ -301,6 +311,8 @@ impl Store {
             tx.record_source(report, now)?;
         }
         let mut changes = Changes::default();
+        // Whether an entry, its dates or its topics were written: what the feeds show moved.
+        let mut touched = false;
         let queue = |tx: &mut Box<dyn Transaction + '_>, key, topics: &[String], event| {
             let mut queued = 0;
             for s in subscriptions.iter().filter(|s| s.wants(topics, event)) {
@@ -319,6 +331,7 @@ impl Store {
                 let topics = topics_of(e);
                 tx.insert(e, &first, &topics, now)?;
                 changes.new += 1;
+                touched = true;
                 if e.origins
                     .iter()
                     .any(|o| read_before.contains(o.source.as_str()))
@@ -329,6 +342,7 @@ impl Store {
             };
             let article = fresh.copied().unwrap_or(known.article);
             let revision = rules::revise(&known, e, &article, now, &topics_of);
+            touched |= revision.write == Write::Row || revision.topics_moved;
             match revision.write {
                 Write::Row => tx.update(e, &revision, now)?,
                 Write::LastSeen => tx.seen(&e.key, now)?,
@@ -355,6 +369,7 @@ impl Store {
                 let seen = rules::as_listed(&note.key, &known);
                 let revision = rules::revise(&known, &seen, dates, now, |_| known.topics.clone());
                 if revision.write == Write::Row {
+                    touched = true;
                     tx.redate(&note.key, &revision)?;
                     changes.updated += usize::from(revision.changed);
                     if revision.changed {
@@ -370,6 +385,9 @@ impl Store {
         }
         let keep: Vec<&str> = subscriptions.iter().map(|s| s.notify.as_str()).collect();
         tx.unsubscribe(&keep)?;
+        if touched {
+            tx.touch()?;
+        }
         tx.commit()?;
         Ok(changes)
     }

@@ -96,7 +96,7 @@ fn a_full_disk_under_the_state_keeps_the_previous_state() {
     server.route("/list.html", Reply::html(listing(30)));
     let ws = listing_workspace("full-state", &server, "/list.html");
     let dir = ws.state().parent().unwrap().to_owned();
-    let Some(disk) = Tmpfs::mount(&dir, "size=512k") else {
+    let Some(disk) = Tmpfs::mount(&dir, "size=1m") else {
         return;
     };
     assert_status(&ws.run(), 0);

@@ -3,8 +3,9 @@
 
 use super::feeds::{STORED_ENTRY_COLUMNS, stored_entry};
 use crate::model::{EntryKey, StoredEntry};
+use crate::store::Written;
 use crate::store::rules::topic_ids;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// Every entry of a feed as (`updated_ts`, key), from an index alone.
 pub(super) fn members(
@@ -55,15 +56,40 @@ pub(super) fn between(
     }
 }
 
-pub(super) fn fingerprints(conn: &Connection) -> rusqlite::Result<Vec<(String, String, String)>> {
-    conn.prepare_cached("SELECT feed, month, fingerprint FROM archives ORDER BY feed, month")?
+pub(super) fn generation(conn: &Connection) -> rusqlite::Result<u64> {
+    let value: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE name = 'generation'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// Counts a refresh that changed what the feeds show.
+pub(super) fn touch(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (name, value) VALUES ('generation', '1')
+         ON CONFLICT (name) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+    )?
+    .execute([])
+    .map(drop)
+}
+
+pub(super) fn fingerprints(conn: &Connection) -> rusqlite::Result<(Option<String>, Vec<Written>)> {
+    let stamp = conn
+        .prepare_cached("SELECT value FROM meta WHERE name = 'archives'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    let written = conn
+        .prepare_cached("SELECT feed, month, fingerprint FROM archives ORDER BY feed, month")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect()
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((stamp, written))
 }
 
 pub(super) fn record(
     conn: &mut Connection,
-    written: &[(String, String, String)],
+    stamp: &str,
+    written: &[Written],
     removed: &[(String, String)],
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
@@ -79,6 +105,10 @@ pub(super) fn record(
         for (feed, month) in removed {
             delete.execute(params![feed, month])?;
         }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (name, value) VALUES ('archives', ?1)",
+            [stamp],
+        )?;
     }
     tx.commit()
 }

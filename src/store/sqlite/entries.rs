@@ -1,7 +1,7 @@
 //! A refresh's writes: entries, their topics and their rows, in one transaction; and
 //! classifying every stored entry again when the topic rules change.
 
-use super::{articles, outbox, sources};
+use super::{archives, articles, outbox, sources};
 use crate::model::{ArticleDates, Entry, EntryKey};
 use crate::source::SourceReport;
 use crate::store::rules::{
@@ -66,6 +66,10 @@ impl Transaction for Refresh<'_> {
 
     fn unsubscribe(&mut self, keep: &[&str]) -> Result<()> {
         outbox::unsubscribe(&self.tx, keep).map_err(self.fail())
+    }
+
+    fn touch(&mut self) -> Result<()> {
+        archives::touch(&self.tx).map_err(self.fail())
     }
 
     fn record_source(&mut self, report: &SourceReport, now: DateTime<FixedOffset>) -> Result<()> {
@@ -258,5 +262,6 @@ pub(super) fn retopic(
         "INSERT OR REPLACE INTO meta (name, value) VALUES ('topic_rules', ?1)",
         [rules],
     )?;
+    archives::touch(&tx)?;
     tx.commit()
 }

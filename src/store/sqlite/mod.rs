@@ -256,12 +256,21 @@ impl Backend for Sqlite {
         archives::between(&self.conn, topic, from, to).map_err(self.fail())
     }
 
-    fn archives(&self) -> Result<Vec<Written>> {
+    fn generation(&self) -> Result<u64> {
+        archives::generation(&self.conn).map_err(self.fail())
+    }
+
+    fn archives(&self) -> Result<(Option<String>, Vec<Written>)> {
         archives::fingerprints(&self.conn).map_err(self.fail())
     }
 
-    fn record_archives(&mut self, written: &[Written], removed: &[(String, String)]) -> Result<()> {
-        let recorded = archives::record(&mut self.conn, written, removed);
+    fn record_archives(
+        &mut self,
+        stamp: &str,
+        written: &[Written],
+        removed: &[(String, String)],
+    ) -> Result<()> {
+        let recorded = archives::record(&mut self.conn, stamp, written, removed);
         recorded.map_err(|e| error(&self.conn, &self.state, e))
     }
 
