@@ -16,10 +16,19 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 
 #[derive(Clone)]
 pub struct Client {
-    /// Made at the first HTTP request: setting up TLS reads the system's certificates, which a
-    /// run of local sources only has no use for.
+    /// Made at the first HTTP request, which a run of local sources never makes.
     http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     settings: FetchSettings,
+}
+
+/// Installs rustls's crypto provider (ring) for the process, once: every HTTP client (the
+/// fetcher's, the notifications') is built after it.
+pub fn tls() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // Fails only when a provider is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// One attempt's failure, and whether another attempt may fare better.
@@ -40,6 +49,7 @@ impl Client {
     fn http(&self) -> Result<&reqwest::Client, FetchError> {
         self.http
             .get_or_init(|| {
+                tls();
                 reqwest::Client::builder()
                     .user_agent(&self.settings.user_agent)
                     .timeout(self.settings.timeout)

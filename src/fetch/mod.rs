@@ -9,7 +9,7 @@ pub mod schedule;
 use std::time::Duration;
 use url::Url;
 
-pub use client::Client;
+pub use client::{Client, tls};
 pub use file::read as read_file;
 
 /// How requests are made: compiled from `[fetch]` by the configuration.

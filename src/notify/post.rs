@@ -15,6 +15,7 @@ const LONGEST_RETRY_AFTER: TimeDelta = TimeDelta::hours(24);
 /// A client for receivers: no redirects (a POST redirected becomes a GET, and a webhook that
 /// moved should be configured where it is).
 pub(super) fn client(user_agent: &str, timeout: std::time::Duration) -> reqwest::Client {
+    crate::fetch::tls();
     reqwest::Client::builder()
         .user_agent(user_agent)
         .timeout(timeout)

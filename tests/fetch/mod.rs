@@ -8,6 +8,7 @@
 
 mod http;
 mod runs;
+mod tls;
 
 use crate::common::*;
 use std::io::Write;
