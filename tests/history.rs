@@ -134,6 +134,14 @@ fn a_run_rewrites_only_the_archives_whose_entries_changed() {
     assert_status(&o, 0);
     assert!(stderr(&o).contains(" 0 files written"), "{}", stderr(&o));
     assert_eq!(archives(), before);
+    // Nothing changed in the store, but a document went missing: it is written again.
+    let (gone, bytes) = before.iter().next().unwrap();
+    std::fs::remove_file(ws.out().join("feeds/archive").join(gone)).unwrap();
+    assert_status(&ws.run(), 0);
+    assert_eq!(
+        &std::fs::read(ws.out().join("feeds/archive").join(gone)).unwrap(),
+        bytes
+    );
 
     // A new advisory on top of the listing pushes the live feed's oldest entry into the
     // archive of its month: that month is rewritten (and its neighbours', when it is new).

@@ -104,7 +104,7 @@ pub async fn deliver(
         }
         let topics: Vec<Topics<'_>> = due.iter().map(|q| topics(settings, n, q)).collect();
         let messages: Vec<Message<'_>> = (due.iter().zip(&topics))
-            .map(|(q, t)| message(settings, n, &q.entry, t))
+            .map(|(q, t)| message(settings, n, q, t))
             .collect();
         // Settles a message; a failure is reported where `what` names it.
         let mut settle = |store: &mut Store, q: &Queued, answer: &Answer, what: Option<String>| {
@@ -194,14 +194,15 @@ fn topics<'a>(settings: &Settings<'a>, n: &Notify, q: &Queued) -> Topics<'a> {
 fn message<'a>(
     settings: &Settings<'a>,
     n: &'a Notify,
-    entry: &'a StoredEntry,
+    q: &'a Queued,
     topics: &'a Topics<'a>,
 ) -> Message<'a> {
     Message {
         notify: &n.id,
-        entry,
+        entry: &q.entry,
         topics: &topics.0,
         followed: &topics.1,
+        event: q.event,
         site: settings.site,
     }
 }
@@ -232,7 +233,7 @@ pub fn would_send(
             .collect();
         let topics: Vec<Topics<'_>> = mine.iter().map(|q| topics(settings, n, q)).collect();
         let messages: Vec<Message<'_>> = (mine.iter().zip(&topics))
-            .map(|(q, t)| message(settings, n, &q.entry, t))
+            .map(|(q, t)| message(settings, n, q, t))
             .collect();
         let payloads = match &n.kind {
             Kind::Email(mail) if !messages.is_empty() => vec![json!({

@@ -116,6 +116,8 @@ pub struct Message<'a> {
     /// Of those, the ones the notification follows (all of them, for one that follows every
     /// entry).
     pub followed: &'a [&'a Topic],
+    /// New, or updated (where the notification asks for updates).
+    pub event: crate::store::Event,
     pub site: &'a Site,
 }
 

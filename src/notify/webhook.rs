@@ -4,8 +4,9 @@
 use super::Message;
 use serde_json::{Value, json};
 
-/// `{"notify", "topics", "entry": {"id", "title", "link", "published", "updated", "summary",
-/// "topics"}}`: `topics` the followed ones that brought it, `entry.topics` all of its own.
+/// `{"notify", "event", "topics", "entry": {"id", "title", "link", "published", "updated",
+/// "summary", "topics"}}`: `event` "new" or "updated", `topics` the followed ones that brought
+/// it, `entry.topics` all of its own.
 pub fn body(m: &Message<'_>) -> Value {
     let ids = |topics: &[&crate::classify::Topic]| -> Vec<String> {
         topics.iter().map(|t| t.id.clone()).collect()
@@ -13,6 +14,7 @@ pub fn body(m: &Message<'_>) -> Value {
     let e = m.entry;
     json!({
         "notify": m.notify,
+        "event": m.event.as_str(),
         "topics": ids(m.followed),
         "entry": {
             "id": e.id,

@@ -64,7 +64,7 @@ pub struct Archived {
 }
 
 /// One feed's archive plan: its months, oldest first, each with its members.
-type Months = BTreeMap<String, Vec<(i64, EntryKey)>>;
+type Months = BTreeMap<String, Vec<(i64, EntryKey, i64)>>;
 
 /// Writes the archive documents of every feed that changed, removes those that no longer
 /// exist, and sets each selection's `newest_archive`. With `all_files`, also reads the
@@ -137,24 +137,16 @@ pub fn publish(
             if !missing && kept.get(&(slug.to_owned(), month.clone())) == Some(&fingerprint) {
                 archived.unchanged += 2;
                 if all_files {
-                    for (kind, path) in [
-                        (Kind::AtomArchive, &atom_path),
-                        (Kind::JsonArchive, &json_path),
-                    ] {
-                        let bytes = std::fs::read(out.join(path)).map_err(fail(&out.join(path)))?;
-                        archived.files.push(OutputFile {
-                            kind,
-                            path: path.clone(),
-                            bytes,
-                        });
-                    }
+                    let this = [(slug.to_owned(), month.clone(), fingerprint)];
+                    archived.files.extend(read_back(out, &this)?);
                 }
                 continue;
             }
             let (from, to) = month_range(settings, month);
-            let live: HashSet<&EntryKey> = selection.entries.iter().map(|(e, _)| &e.key).collect();
+            // Exactly the month's members, whatever the zone's transitions make of its range.
+            let in_month: HashSet<&EntryKey> = members.iter().map(|(_, key, _)| key).collect();
             let mut rows = store.between(topic, from, to)?;
-            rows.entries.retain(|(e, _)| !live.contains(&e.key));
+            rows.entries.retain(|(e, _)| in_month.contains(&e.key));
             let held = Selection {
                 total: rows.entries.len(),
                 entries: topic_indices(&index, rows),
@@ -228,22 +220,38 @@ pub fn publish(
 
 /// The archives as they are, none rendered: read back for `serve` with `all_files`.
 fn unchanged(out: &Path, kept: &[Written], all_files: bool) -> Result<Archived, ArchiveError> {
-    let mut archived = Archived {
+    Ok(Archived {
         unchanged: kept.len() * 2,
+        files: if all_files {
+            read_back(out, kept)?
+        } else {
+            Vec::new()
+        },
         ..Archived::default()
-    };
-    if all_files {
-        for (feed, month, _) in kept {
-            let (atom, json) = paths(feed, month);
-            for (kind, path) in [(Kind::AtomArchive, atom), (Kind::JsonArchive, json)] {
-                let file = out.join(&path);
-                let bytes =
-                    std::fs::read(&file).map_err(|source| PublishError { path: file, source })?;
-                archived.files.push(OutputFile { kind, path, bytes });
+    })
+}
+
+/// Every archive document the state records as written, read from `out`: what `serve` answers
+/// with before its first refresh.
+pub fn published(store: &Store, out: &Path) -> Result<Vec<OutputFile>, ArchiveError> {
+    Ok(read_back(out, &store.archives()?.1)?)
+}
+
+/// The files of `kept` as on disk; one that is missing is left out.
+fn read_back(out: &Path, kept: &[Written]) -> Result<Vec<OutputFile>, PublishError> {
+    let mut files = Vec::with_capacity(kept.len() * 2);
+    for (feed, month, _) in kept {
+        let (atom, json) = paths(feed, month);
+        for (kind, path) in [(Kind::AtomArchive, atom), (Kind::JsonArchive, json)] {
+            let file = out.join(&path);
+            match std::fs::read(&file) {
+                Ok(bytes) => files.push(OutputFile { kind, path, bytes }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(PublishError { path: file, source }),
             }
         }
     }
-    Ok(archived)
+    Ok(files)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -263,7 +271,7 @@ fn months(
         return Ok(months);
     }
     let live: HashSet<&EntryKey> = selection.entries.iter().map(|(e, _)| &e.key).collect();
-    for (ts, key) in store.members(topic)? {
+    for (ts, key, rev) in store.members(topic)? {
         if live.contains(&key) {
             continue;
         }
@@ -272,7 +280,7 @@ fn months(
             .with_timezone(&settings.site.timezone)
             .format("%Y-%m")
             .to_string();
-        months.entry(month).or_default().push((ts, key));
+        months.entry(month).or_default().push((ts, key, rev));
     }
     for members in months.values_mut() {
         members.sort_unstable();
@@ -291,9 +299,11 @@ fn month_range(settings: &Settings<'_>, month: &str) -> (i64, i64) {
     let tz = settings.site.timezone;
     let (y, m) = month.split_once('-').unwrap_or_default();
     let (y, m): (i32, u32) = (y.parse().unwrap_or(1970), m.parse().unwrap_or(1));
+    // The month's first instant: its first day's midnight, or where a transition skips
+    // midnight, the first hour that exists.
     let start = |y: i32, m: u32| {
-        tz.with_ymd_and_hms(y, m, 1, 0, 0, 0)
-            .earliest()
+        (0..3)
+            .find_map(|h| tz.with_ymd_and_hms(y, m, 1, h, 0, 0).earliest())
             .map_or(0, |t| t.timestamp())
     };
     let first = start(y, m);
@@ -303,8 +313,8 @@ fn month_range(settings: &Settings<'_>, month: &str) -> (i64, i64) {
     (first, next)
 }
 
-/// What the archive documents depend on beyond the store: the site's words and feed length,
-/// the topics' and sources' titles, kairan's version.
+/// What the archive documents depend on beyond the store: the site's words, zone and feed
+/// length, the topics' and sources' titles, kairan's version.
 fn site_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
     let mut h = Sha256::new();
     let site = settings.site;
@@ -314,6 +324,7 @@ fn site_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
         site.author.as_str(),
         site.base_url.as_str(),
         site.labels.code,
+        site.timezone.name(),
         &max,
         env!("CARGO_PKG_VERSION"),
     ] {
@@ -339,7 +350,7 @@ fn fingerprint(
     site: &[u8],
     slug: &str,
     (month, prev, next): (&str, Option<&str>, Option<&str>),
-    members: &[(i64, EntryKey)],
+    members: &[(i64, EntryKey, i64)],
 ) -> String {
     let mut h = Sha256::new();
     h.update(site);
@@ -347,8 +358,9 @@ fn fingerprint(
         h.update(part.as_bytes());
         h.update([0]);
     }
-    for (ts, key) in members {
+    for (ts, key, rev) in members {
         h.update(ts.to_le_bytes());
+        h.update(rev.to_le_bytes());
         h.update(key.0.as_bytes());
         h.update([0]);
     }

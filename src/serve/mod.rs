@@ -183,7 +183,10 @@ fn initial_snapshot(config: &Config) -> Result<Snapshot, pipeline::Error> {
     }
     let store = Store::open(&config.state_path)?;
     let (feeds, empty_updated) = pipeline::select_store(config, &store)?;
-    let rendered = publish::render(&config.publishing(), &feeds, empty_updated);
+    let mut rendered = publish::render(&config.publishing(), &feeds, empty_updated);
+    // The live feeds link their archives: serve those as last written.
+    let archives = publish::archive::published(&store, &config.output_dir)?;
+    rendered.files.extend(archives);
     let files = Files::build(&rendered.files, &Files::default(), Utc::now());
     let mut snapshot = Snapshot::new(files, Arc::new(feeds), empty_updated);
     snapshot.sources = store.health()?;
@@ -373,7 +376,8 @@ async fn published(
                 }
             }
             _ => match snapshot.files.get(key) {
-                Some(file) if file.kind().is_archive() => {
+                // An older month stays; the newest gains entries as they leave the live feed.
+                Some(file) if file.kind().is_archive() && !newest_archive(&app, &snapshot, key) => {
                     file.respond(&method, &headers, &app.archive_cache_control)
                 }
                 Some(file) => file.respond(&method, &headers, &app.cache_control),
@@ -383,6 +387,25 @@ async fn published(
     };
     app.metrics.served(response.status().as_u16());
     response
+}
+
+/// Whether `path` is its feed's newest archive document (`feeds/archive/<feed>/<month>.…`).
+fn newest_archive(app: &App, snapshot: &Snapshot, path: &str) -> bool {
+    let Some((slug, file)) = path
+        .strip_prefix("feeds/archive/")
+        .and_then(|rest| rest.split_once('/'))
+    else {
+        return false;
+    };
+    let month = file.split('.').next().unwrap_or_default();
+    let feeds = &snapshot.feeds;
+    let selection = if slug == publish::ALL {
+        Some(&feeds.all)
+    } else {
+        let topic = app.config.topics.iter().position(|t| t.id == slug);
+        topic.and_then(|i| feeds.topics.get(i))
+    };
+    selection.and_then(|s| s.newest_archive.as_deref()) == Some(month)
 }
 
 fn not_ready() -> Response {

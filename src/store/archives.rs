@@ -9,9 +9,9 @@ use crate::model::EntryKey;
 pub type Written = (String, String, String);
 
 impl Store {
-    /// Every entry of a feed (a topic's, or all for `None`) as (`updated` as a Unix time, key),
-    /// in no order.
-    pub fn members(&self, topic: Option<&str>) -> Result<Vec<(i64, EntryKey)>> {
+    /// Every entry of a feed (a topic's, or all for `None`) as (`updated` as a Unix time, key,
+    /// revision: counted up by every write of what a feed shows of it), in no order.
+    pub fn members(&self, topic: Option<&str>) -> Result<Vec<(i64, EntryKey, i64)>> {
         self.backend.members(topic)
     }
 

@@ -60,13 +60,16 @@ pub struct Reading {
 }
 
 impl ArticleNote {
-    /// The article read this run, if one was.
-    pub fn article(&self) -> Option<&Article> {
+    /// The reading made this run, of a page fetched or kept: what the entry's content now is.
+    pub fn read(&self) -> Option<&Reading> {
         match &self.event {
-            ArticleEvent::Fetched { read, .. } | ArticleEvent::Reread(read) => {
-                read.article.as_ref().ok()
-            }
+            ArticleEvent::Fetched { read, .. } | ArticleEvent::Reread(read) => Some(read),
             ArticleEvent::NotModified | ArticleEvent::Failed(_) => None,
         }
+    }
+
+    /// The article read this run, if one was.
+    pub fn article(&self) -> Option<&Article> {
+        self.read()?.article.as_ref().ok()
     }
 }

@@ -151,7 +151,7 @@ pub trait Backend: Send {
     /// `rule`.
     fn pages_to_reread(&self, source: &str, rule: &str) -> Result<Vec<KeptPage>>;
     /// See [`Store::members`].
-    fn members(&self, topic: Option<&str>) -> Result<Vec<(i64, EntryKey)>>;
+    fn members(&self, topic: Option<&str>) -> Result<Vec<(i64, EntryKey, i64)>>;
     /// See [`Store::between`].
     fn between(
         &self,
@@ -284,7 +284,7 @@ impl Store {
     ///
     /// Each entry that is news for a subscription is queued in the outbox, in the same
     /// transaction: a new entry from a source read before (a source's first read is an import,
-    /// not news), and an updated one where the subscription asks for updates. Messages of
+    /// not news), and one whose listing row changed where the subscription asks for updates. Messages of
     /// notifications no longer subscribed are removed.
     pub fn commit(
         &mut self,
@@ -311,7 +311,7 @@ impl Store {
             tx.record_source(report, now)?;
         }
         let mut changes = Changes::default();
-        // Whether an entry, its dates or its topics were written: what the feeds show moved.
+        // Whether what a feed shows of an entry was written (its row, topics, rows, article).
         let mut touched = false;
         let queue = |tx: &mut Box<dyn Transaction + '_>, key, topics: &[String], event| {
             let mut queued = 0;
@@ -349,7 +349,13 @@ impl Store {
                 Write::Nothing => {}
             }
             changes.updated += usize::from(revision.changed);
-            if revision.changed {
+            // An update is news when the listing says so; an article read (a rule turned on or
+            // changed) would otherwise announce every stored entry again.
+            let listing_changed = known.title != e.title
+                || known.link != e.link
+                || known.summary != e.summary
+                || known.source_date != revision.source_date;
+            if listing_changed {
                 changes.queued += queue(&mut tx, &e.key, &revision.topics, Event::Updated)?;
             }
             if revision.topics_moved {
@@ -358,6 +364,7 @@ impl Store {
             let was = tx.rows(&e.key)?;
             for (source, positions) in rules::moved_rows(&was, &e.origins) {
                 tx.set_rows(&e.key, source, &positions)?;
+                touched = true;
             }
         }
         let listed: std::collections::HashSet<&EntryKey> = entries.iter().map(|e| &e.key).collect();
@@ -372,15 +379,12 @@ impl Store {
                     touched = true;
                     tx.redate(&note.key, &revision)?;
                     changes.updated += usize::from(revision.changed);
-                    if revision.changed {
-                        changes.queued +=
-                            queue(&mut tx, &note.key, &revision.topics, Event::Updated)?;
-                    }
                     if revision.topics_moved {
                         tx.move_topics(&note.key, &known, &revision)?;
                     }
                 }
             }
+            touched |= note.read().is_some();
             tx.article(note, now)?;
         }
         let keep: Vec<&str> = subscriptions.iter().map(|s| s.notify.as_str()).collect();

@@ -143,6 +143,7 @@ fn each_new_entry_goes_once_to_each_notification_that_follows_it_and_an_import_t
         .find(|h| h["entry"]["title"] == NEW_SMS.1)
         .unwrap();
     assert_eq!(sms["notify"], "hook");
+    assert_eq!(sms["event"], "new");
     assert_eq!(sms["topics"], serde_json::json!(["sms"]));
     let entry = &sms["entry"];
     assert_eq!(entry["link"], server.url("/n/3.html"));
@@ -234,6 +235,7 @@ fn a_title_with_slack_controls_stays_text_and_updates_are_sent_where_asked() {
     let hooks = posts(&server, "/hook");
     assert_eq!(hooks.len(), 2, "sent where `updates = true`: {hooks:?}");
     assert_eq!(hooks[1]["entry"]["updated"], "2026-11-29T00:00:00+09:00");
+    assert_eq!(hooks[1]["event"], "updated");
 }
 
 #[test]

@@ -7,19 +7,25 @@ use crate::store::Written;
 use crate::store::rules::topic_ids;
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// Every entry of a feed as (`updated_ts`, key), from an index alone.
+/// Every entry of a feed as (`updated_ts`, key, revision).
 pub(super) fn members(
     conn: &Connection,
     topic: Option<&str>,
-) -> rusqlite::Result<Vec<(i64, EntryKey)>> {
-    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, EntryKey(r.get(1)?)));
+) -> rusqlite::Result<Vec<(i64, EntryKey, i64)>> {
+    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, EntryKey(r.get(1)?), r.get(2)?));
     match topic {
         Some(t) => conn
-            .prepare_cached("SELECT updated_ts, key FROM entry_topics WHERE topic = ?1")?
+            .prepare_cached(
+                "SELECT t.updated_ts, t.key, e.rev FROM entry_topics t
+                 JOIN entries e ON e.key = t.key WHERE t.topic = ?1",
+            )?
             .query_map([t], row)?
             .collect(),
+        // From the index alone.
         None => conn
-            .prepare_cached("SELECT updated_ts, key FROM entries INDEXED BY entries_by_updated")?
+            .prepare_cached(
+                "SELECT updated_ts, key, rev FROM entries INDEXED BY entries_by_updated",
+            )?
             .query_map([], row)?
             .collect(),
     }

@@ -41,6 +41,14 @@ impl Refresh<'_> {
         Ok(())
     }
 
+    /// Counts a change of what a feed shows of an entry, outside its own row.
+    fn revise(&self, key: &EntryKey) -> Result<()> {
+        self.run(
+            "UPDATE entries SET rev = rev + 1 WHERE key = ?1",
+            params![key.0],
+        )
+    }
+
     fn add_row(&self, key: &EntryKey, source: &str, position: usize) -> Result<()> {
         self.run(
             "INSERT OR REPLACE INTO entry_sources (key, source, position) VALUES (?1, ?2, ?3)",
@@ -141,7 +149,8 @@ impl Transaction for Refresh<'_> {
     fn update(&mut self, e: &Entry, r: &Revision, now: DateTime<FixedOffset>) -> Result<()> {
         self.run(
             "UPDATE entries SET title = ?2, link = ?3, summary = ?4, source_date = ?5,
-             published = ?6, updated = ?7, updated_ts = ?8, last_seen = ?9, topics = ?10
+             published = ?6, updated = ?7, updated_ts = ?8, last_seen = ?9, topics = ?10,
+             rev = rev + 1
              WHERE key = ?1",
             params![
                 e.key.0,
@@ -167,7 +176,8 @@ impl Transaction for Refresh<'_> {
 
     fn redate(&mut self, key: &EntryKey, r: &Revision) -> Result<()> {
         self.run(
-            "UPDATE entries SET published = ?2, updated = ?3, updated_ts = ?4 WHERE key = ?1",
+            "UPDATE entries SET published = ?2, updated = ?3, updated_ts = ?4, rev = rev + 1
+             WHERE key = ?1",
             params![
                 key.0,
                 format_time(r.published),
@@ -178,7 +188,11 @@ impl Transaction for Refresh<'_> {
     }
 
     fn article(&mut self, note: &ArticleNote, now: DateTime<FixedOffset>) -> Result<()> {
-        articles::write(&self.tx, note, now).map_err(self.fail())
+        articles::write(&self.tx, note, now).map_err(self.fail())?;
+        if note.read().is_some() {
+            self.revise(&note.key)?;
+        }
+        Ok(())
     }
 
     fn move_topics(&mut self, key: &EntryKey, was: &Known, r: &Revision) -> Result<()> {
@@ -212,7 +226,8 @@ impl Transaction for Refresh<'_> {
         for &p in positions {
             self.add_row(key, source, p)?;
         }
-        Ok(())
+        // The first source names an entry without a summary.
+        self.revise(key)
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
@@ -253,7 +268,7 @@ pub(super) fn retopic(
                 moved.push((key, joined));
             }
         }
-        let mut set = tx.prepare("UPDATE entries SET topics = ?2 WHERE key = ?1")?;
+        let mut set = tx.prepare("UPDATE entries SET topics = ?2, rev = rev + 1 WHERE key = ?1")?;
         for (key, topics) in moved {
             set.execute(params![key, topics])?;
         }

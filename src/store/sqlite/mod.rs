@@ -243,7 +243,7 @@ impl Backend for Sqlite {
         articles::pages_to_reread(&self.conn, source, rule).map_err(self.fail())
     }
 
-    fn members(&self, topic: Option<&str>) -> Result<Vec<(i64, EntryKey)>> {
+    fn members(&self, topic: Option<&str>) -> Result<Vec<(i64, EntryKey, i64)>> {
         archives::members(&self.conn, topic).map_err(self.fail())
     }
 

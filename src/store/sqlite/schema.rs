@@ -129,6 +129,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
     DROP INDEX entries_by_updated;
     CREATE INDEX entries_by_updated ON entries (updated_ts DESC, key);
 ",
+    "
+    -- Each entry's revision, counted up by every write of what a feed shows of it (its text,
+    -- dates, topics, article, sources): an archive month's fingerprint reads it from the index.
+    ALTER TABLE entries ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX entries_by_updated;
+    CREATE INDEX entries_by_updated ON entries (updated_ts DESC, key, rev);
+",
 ];
 
 /// How long a statement waits for another process's write before failing.
