@@ -217,8 +217,8 @@ fn http_body<'a>(kind: &'a Kind, m: &Message<'_>) -> Option<(&'a super::Secret, 
     }
 }
 
-/// What each notification would be sent for `news` (entries with their topic ids), as
-/// `kairan check` shows it: an HTTP notification's bodies, an e-mail's subject and entries.
+/// What each notification would be sent for `news` (new entries with their topic ids; updates
+/// are not foreseen), as `kairan check` shows it: an HTTP notification's bodies, an e-mail's subject and entries.
 /// Nothing is sent.
 pub fn would_send(
     settings: &Settings<'_>,

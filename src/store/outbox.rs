@@ -122,7 +122,7 @@ pub struct OutboxHealth {
     pub queued: usize,
     /// Of those, messages whose last delivery failed.
     pub failing: usize,
-    /// The most recent failure's reason.
+    /// The reason of a failing message's last failure (the last such message's, oldest first).
     pub last_error: Option<String>,
 }
 
