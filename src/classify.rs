@@ -108,10 +108,11 @@ impl Classifier {
                 none: ids(&t.none),
             })
             .collect();
-        // Rule words are short and few (hundreds at most): a DFA is small, the fastest to scan
-        // with, and building it cannot fail.
+        // A contiguous NFA rather than a DFA: building the DFA was a twentieth of a whole cron
+        // run on the seed listing (BENCHMARKS.md section 8), every run, while the text scanned
+        // is a title and a summary per entry, where the NFA is nearly as fast.
         let automaton = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&words)
             .expect("an automaton of the rule words");
         Classifier {

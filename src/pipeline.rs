@@ -88,9 +88,10 @@ pub struct Options {
     /// Read every source's health into the report, as `serve` shows it; a cron run has no
     /// use for it.
     pub health: bool,
-    /// Put every archive document in the report's files, unchanged ones read back from the
-    /// output directory: `serve` answers from memory. A cron run reads none it did not write.
-    pub archive_files: bool,
+    /// Put every published file in the report, rendered, the unchanged archives read back:
+    /// `serve` answers from memory. A cron run that finds the store and the settings as the
+    /// last publish left them (its stamp), and every file in place, renders and reads nothing.
+    pub all_files: bool,
 }
 
 /// Runs one refresh with the paths in `config`.
@@ -149,22 +150,38 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
     };
     let changes = remember(config, &mut store, now, &refresh)?;
     timed("classified and stored");
-    let (mut feeds, empty_updated) = select_store(config, &store)?;
     let settings = config.publishing();
     let out = &config.output_dir;
-    // The archives first: the live feeds link to them.
-    let archived = publish::archive::publish(
-        &settings,
-        &mut store,
-        out,
-        &mut feeds,
-        empty_updated,
-        options.archive_files,
-    )?;
-    let mut published = publish::publish(&settings, out, &feeds, empty_updated)?;
-    published.written.extend(archived.written);
-    published.unchanged += archived.unchanged;
-    published.files.extend(archived.files);
+    let stamp = publish::stamp::of(&settings, store.generation()?, out);
+    let (feeds, empty_updated, published) = if !options.all_files
+        && store.published_stamp()?.as_deref() == Some(stamp.as_str())
+        && publish::stamp::all_present(&settings, out)
+        && publish::archive::in_place(&store, out)?
+    {
+        // Nothing the files are made of moved since they were written, and they are there.
+        let unchanged = Published {
+            unchanged: 3 * (1 + config.topics.len()) + 2,
+            ..Published::default()
+        };
+        (Feeds::default(), store.created()?, unchanged)
+    } else {
+        let (mut feeds, empty_updated) = select_store(config, &store)?;
+        // The archives first: the live feeds link to them.
+        let archived = publish::archive::publish(
+            &settings,
+            &mut store,
+            out,
+            &mut feeds,
+            empty_updated,
+            options.all_files,
+        )?;
+        let mut published = publish::publish(&settings, out, &feeds, empty_updated)?;
+        published.written.extend(archived.written);
+        published.unchanged += archived.unchanged;
+        published.files.extend(archived.files);
+        store.set_published_stamp(&stamp)?;
+        (feeds, empty_updated, published)
+    };
     timed("published");
     let notified = notify::deliver(&config.notifying(), &mut store, now).await?;
     timed("notified");

@@ -1,6 +1,7 @@
 //! History (RFC 5005): with a live feed of 10 entries, following `prev-archive` (and in JSON
 //! Feed `next_url`) from each feed reaches every stored entry of it once; a run that changed
-//! nothing rewrites no archive, one new entry rewrites only the month it pushed an entry into.
+//! nothing rewrites no archive (nor renders any file, yet puts back one that went missing),
+//! one new entry rewrites only the month it pushed an entry into.
 
 use crate::common::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -134,6 +135,11 @@ fn a_run_rewrites_only_the_archives_whose_entries_changed() {
     assert_status(&o, 0);
     assert!(stderr(&o).contains(" 0 files written"), "{}", stderr(&o));
     assert_eq!(archives(), before);
+    // Nothing changed in the store, but a live feed went missing: it is written again.
+    let live = ws.read("feeds/support-scam.atom");
+    std::fs::remove_file(ws.out().join("feeds/support-scam.atom")).unwrap();
+    assert_status(&ws.run(), 0);
+    assert_eq!(ws.read("feeds/support-scam.atom"), live);
     // Nothing changed in the store, but a document went missing: it is written again.
     let (gone, bytes) = before.iter().next().unwrap();
     std::fs::remove_file(ws.out().join("feeds/archive").join(gone)).unwrap();

@@ -19,7 +19,7 @@ pub fn run(config: &Config, wait: bool, out: &Out) -> ExitCode {
     let options = Options {
         wait_for_lock: wait,
         health: false,
-        archive_files: false,
+        all_files: false,
         on_fetched: progress.clone().map(|bar| {
             Arc::new(move |id: &str| {
                 bar.set_message(id.to_owned());

@@ -13,11 +13,28 @@ use url::Url;
 /// The longest wait a `Retry-After` may ask for before we give up on the source for this run.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// Redirects followed before a fetch fails.
+const MAX_REDIRECTS: usize = 5;
+
+/// Whether the http client stopped at a redirect to https, to be followed by the https one.
+fn to_https(response: &reqwest::Response) -> bool {
+    let status = response.status();
+    status.is_redirection()
+        && status != StatusCode::NOT_MODIFIED
+        && (response.headers().get(reqwest::header::LOCATION))
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| response.url().join(l).ok())
+            .is_some_and(|to| to.scheme() == "https")
+}
 
 #[derive(Clone)]
 pub struct Client {
-    /// Made at the first HTTP request, which a run of local sources never makes.
+    /// For http URLs, made at the first: without a trust store, which an http exchange does
+    /// not use and whose reading was the larger part of a run over http (BENCHMARKS.md
+    /// section 8). A redirect to https stops it; the request goes again through `https`.
     http: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    /// For https URLs, made at the first, reading the platform's roots.
+    https: Arc<OnceLock<Result<reqwest::Client, String>>>,
     settings: FetchSettings,
 }
 
@@ -42,24 +59,62 @@ impl Client {
     pub fn new(settings: &FetchSettings) -> Client {
         Client {
             http: Arc::default(),
+            https: Arc::default(),
             settings: settings.clone(),
         }
     }
 
-    fn http(&self) -> Result<&reqwest::Client, FetchError> {
-        self.http
-            .get_or_init(|| {
-                tls();
-                reqwest::Client::builder()
-                    .user_agent(&self.settings.user_agent)
-                    .timeout(self.settings.timeout)
-                    .connect_timeout(self.settings.timeout)
-                    .redirect(reqwest::redirect::Policy::limited(5))
-                    .build()
-                    .map_err(|e| format!("cannot set up HTTP: {e}"))
-            })
-            .as_ref()
-            .map_err(|e| FetchError::Network(e.clone()))
+    /// The client for https URLs (`secure`), or for http ones.
+    fn client(&self, secure: bool) -> Result<&reqwest::Client, FetchError> {
+        let cell = if secure { &self.https } else { &self.http };
+        cell.get_or_init(|| {
+            tls();
+            let builder = reqwest::Client::builder()
+                .user_agent(&self.settings.user_agent)
+                .timeout(self.settings.timeout)
+                .connect_timeout(self.settings.timeout);
+            let builder = if secure {
+                builder.redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            } else {
+                let policy = reqwest::redirect::Policy::custom(|attempt| {
+                    if attempt.url().scheme() != "http" {
+                        attempt.stop()
+                    } else if attempt.previous().len() > MAX_REDIRECTS {
+                        attempt.error("too many redirects")
+                    } else {
+                        attempt.follow()
+                    }
+                });
+                builder.tls_certs_only([]).redirect(policy)
+            };
+            builder
+                .build()
+                .map_err(|e| format!("cannot set up HTTP: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| FetchError::Network(e.clone()))
+    }
+
+    /// A GET of `url` with `validators`, through the client for https or for http.
+    async fn send(
+        &self,
+        secure: bool,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<reqwest::Response, Attempt> {
+        let client = self.client(secure).map_err(|error| Attempt {
+            error,
+            retry: false,
+            wait: None,
+        })?;
+        let mut request = client.get(url.clone());
+        if let Some(etag) = &validators.etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            request = request.header(IF_MODIFIED_SINCE, lm);
+        }
+        request.send().await.map_err(|e| self.transport(e))
     }
 
     pub(super) fn settings(&self) -> &FetchSettings {
@@ -90,19 +145,11 @@ impl Client {
     }
 
     async fn attempt(&self, url: &Url, validators: &Validators) -> Result<Outcome, Attempt> {
-        let http = self.http().map_err(|error| Attempt {
-            error,
-            retry: false,
-            wait: None,
-        })?;
-        let mut request = http.get(url.clone());
-        if let Some(etag) = &validators.etag {
-            request = request.header(IF_NONE_MATCH, etag);
+        let secure = url.scheme() != "http";
+        let mut response = self.send(secure, url, validators).await?;
+        if !secure && to_https(&response) {
+            response = self.send(true, url, validators).await?;
         }
-        if let Some(lm) = &validators.last_modified {
-            request = request.header(IF_MODIFIED_SINCE, lm);
-        }
-        let mut response = request.send().await.map_err(|e| self.transport(e))?;
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Outcome::NotModified);

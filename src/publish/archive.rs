@@ -13,7 +13,7 @@ use super::catalogue::Kind;
 use super::select::topic_indices;
 use super::{
     ALL, Feeds, Head, OutputFile, PublishError, Selection, Settings, atom, feed_view, head, json,
-    write,
+    stamp, write,
 };
 use crate::model::EntryKey;
 use crate::store::{Store, StoreError, Written};
@@ -78,18 +78,12 @@ pub fn publish(
     all_files: bool,
 ) -> Result<Archived, ArchiveError> {
     let head = head(settings);
-    let site = site_fingerprint(settings);
+    let site = stamp::settings_fingerprint(settings);
     let (stamp, kept) = store.archives()?;
     // Nothing the archives are made of moved since they were written, and they are all there:
     // the run reads no member and renders nothing.
-    let now_stamp = format!("{}:{}", store.generation()?, hex(&site));
-    let all_there = || {
-        kept.iter().all(|(feed, month, _)| {
-            let (atom, json) = paths(feed, month);
-            out.join(atom).exists() && out.join(json).exists()
-        })
-    };
-    if stamp.as_deref() == Some(now_stamp.as_str()) && all_there() {
+    let now_stamp = format!("{}:{}", store.generation()?, stamp::hex(&site));
+    if stamp.as_deref() == Some(now_stamp.as_str()) && all_there(out, &kept) {
         return unchanged(out, &kept, all_files);
     }
     let kept: HashMap<(String, String), String> = (kept.into_iter())
@@ -192,6 +186,7 @@ pub fn publish(
         }
         selection.newest_archive = names.last().map(|m| (*m).clone());
     }
+    write::sync_staged(&staged).map_err(fail(out))?;
     for s in staged {
         let path = s.path().to_owned();
         s.commit().map_err(fail(&path))?;
@@ -216,6 +211,18 @@ pub fn publish(
     }
     store.record_archives(&now_stamp, &record, &removed)?;
     Ok(archived)
+}
+
+/// Whether every archive document the state records is in `out`.
+pub fn in_place(store: &Store, out: &Path) -> Result<bool, StoreError> {
+    Ok(all_there(out, &store.archives()?.1))
+}
+
+fn all_there(out: &Path, kept: &[Written]) -> bool {
+    kept.iter().all(|(feed, month, _)| {
+        let (atom, json) = paths(feed, month);
+        out.join(atom).exists() && out.join(json).exists()
+    })
 }
 
 /// The archives as they are, none rendered: read back for `serve` with `all_files`.
@@ -252,10 +259,6 @@ fn read_back(out: &Path, kept: &[Written]) -> Result<Vec<OutputFile>, PublishErr
         }
     }
     Ok(files)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A feed's archived entries (its members beyond what the live feed shows), by month of
@@ -311,39 +314,6 @@ fn month_range(settings: &Settings<'_>, month: &str) -> (i64, i64) {
         .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
         .map_or(i64::MAX, |d| start(d.year(), d.month()));
     (first, next)
-}
-
-/// What the archive documents depend on beyond the store: the site's words, zone and feed
-/// length, the topics' and sources' titles, kairan's version.
-fn site_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
-    let mut h = Sha256::new();
-    let site = settings.site;
-    let max = site.max_entries.to_string();
-    for part in [
-        site.title.as_str(),
-        site.author.as_str(),
-        site.base_url.as_str(),
-        site.labels.code,
-        site.timezone.name(),
-        &max,
-        env!("CARGO_PKG_VERSION"),
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    for t in settings.topics {
-        for part in [&t.id, &t.title, t.description.as_deref().unwrap_or("")] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
-    }
-    for s in settings.sources {
-        h.update(s.id.as_bytes());
-        h.update([0]);
-        h.update(s.title.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().to_vec()
 }
 
 fn fingerprint(

@@ -13,6 +13,7 @@ mod json;
 pub mod labels;
 mod opml;
 pub mod select;
+pub mod stamp;
 pub mod write;
 
 use crate::classify::{Classifier, Topic};
@@ -216,6 +217,7 @@ pub fn publish(
             None => published.unchanged += 1,
         }
     }
+    write::sync_staged(&staged).map_err(fail(out))?;
     for s in staged {
         let path = s.path().to_owned();
         s.commit().map_err(fail(&path))?;

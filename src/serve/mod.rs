@@ -201,7 +201,7 @@ async fn refresh_loop(app: Arc<App>) {
         let started = Instant::now();
         let options = Options {
             health: true,
-            archive_files: true,
+            all_files: true,
             ..Options::default()
         };
         let mut result = pipeline::refresh(&app.config, options).await;

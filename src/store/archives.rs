@@ -30,6 +30,15 @@ impl Store {
         self.backend.generation()
     }
 
+    /// The stamp of the last publish of the live files ([`crate::publish::stamp`]).
+    pub fn published_stamp(&self) -> Result<Option<String>> {
+        self.backend.note("published")
+    }
+
+    pub fn set_published_stamp(&mut self, stamp: &str) -> Result<()> {
+        self.backend.set_note("published", stamp)
+    }
+
     /// The archive documents as last written, by feed and month, with the stamp they were
     /// recorded under (see [`Store::record_archives`]).
     pub fn archives(&self) -> Result<(Option<String>, Vec<Written>)> {

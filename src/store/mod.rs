@@ -18,6 +18,7 @@ mod archives;
 mod article;
 pub mod lock;
 pub mod outbox;
+mod refresh;
 pub mod rules;
 pub mod sqlite;
 
@@ -35,6 +36,7 @@ pub use archives::Written;
 pub use article::{ArticleEvent, ArticleNote, KeptPage, Page, Reading};
 pub use lock::{Lock, LockError};
 pub use outbox::{Answer, Event, OutboxHealth, Queued, Subscription};
+pub use refresh::{Changes, Refresh};
 
 /// A failure of the state, naming it (a path, or a database URL without its password).
 #[derive(Debug, thiserror::Error)]
@@ -83,41 +85,6 @@ pub struct FeedRows {
     pub total: usize,
 }
 
-/// What one refresh brings to the store.
-#[derive(Debug, Clone, Copy)]
-pub struct Refresh<'a> {
-    /// Every source's outcome.
-    pub sources: &'a [SourceReport],
-    /// The entries seen, repeats merged.
-    pub entries: &'a [Entry],
-    /// What was learned of their articles.
-    pub articles: &'a [ArticleNote],
-    /// The notifications configured: who is told of what.
-    pub subscriptions: &'a [Subscription],
-}
-
-impl<'a> Refresh<'a> {
-    /// Entries alone: no source read, no article, nobody to notify (an import of rows read
-    /// elsewhere).
-    pub fn of_entries(entries: &'a [Entry]) -> Refresh<'a> {
-        Refresh {
-            sources: &[],
-            entries,
-            articles: &[],
-            subscriptions: &[],
-        }
-    }
-}
-
-/// What a refresh changed in the store.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Changes {
-    pub new: usize,
-    pub updated: usize,
-    /// Notifications queued in the outbox.
-    pub queued: usize,
-}
-
 /// Classifies an entry's title and summary into topic ids.
 pub type TopicsOf<'a> = &'a dyn Fn(&str, Option<&str>) -> Vec<String>;
 
@@ -162,6 +129,10 @@ pub trait Backend: Send {
     /// How many refreshes changed an entry or its topics: what was published from the store
     /// stands as long as it does not move.
     fn generation(&self) -> Result<u64>;
+    /// A note kept in the state by name (`meta`), such as the stamp of the last publish.
+    fn note(&self, name: &str) -> Result<Option<String>>;
+    /// Keeps a note; committed at once.
+    fn set_note(&mut self, name: &str, value: &str) -> Result<()>;
     /// See [`Store::archives`].
     fn archives(&self) -> Result<(Option<String>, Vec<Written>)>;
     /// See [`Store::record_archives`].

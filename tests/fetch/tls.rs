@@ -1,5 +1,7 @@
 //! https through rustls: a server whose certificate a corporate CA signed is refused until
-//! that CA is trusted (here by `SSL_CERT_FILE`, as the README tells), then read.
+//! that CA is trusted (here by `SSL_CERT_FILE`, as the README tells), then read; an http
+//! source redirected there too (http is fetched by a client without a trust store, which hands
+//! such a redirect to the one with it).
 
 use crate::common::*;
 use std::io::{BufRead, BufReader};
@@ -48,6 +50,26 @@ fn a_corporate_ca_is_trusted_from_ssl_cert_file_and_only_then() {
         .unwrap();
     assert_status(&trusted, 0);
     assert!(stderr(&trusted).contains("62 rows"), "{}", stderr(&trusted));
+
+    // An http source that moved to https: the redirect is followed, with the trust store.
+    let plain = Server::start();
+    let to = url.clone();
+    plain.route(
+        "/old.html",
+        Reply::Full(301, vec![("Location".into(), to)], Vec::new()),
+    );
+    let moved = Workspace::new("tls-moved");
+    moved.config(&config(&format!(
+        "[fetch]\nretries = 0\n\n{}",
+        html_source("anshin", &plain.url("/old.html"), NEWS_LIST)
+    )));
+    let o = moved
+        .command(&["-v"])
+        .env("SSL_CERT_FILE", tls.join("ca.pem"))
+        .output()
+        .unwrap();
+    assert_status(&o, 0);
+    assert!(stderr(&o).contains("62 rows"), "{}", stderr(&o));
     let _ = server.kill();
     let _ = server.wait();
 }

@@ -260,6 +260,25 @@ impl Backend for Sqlite {
         archives::generation(&self.conn).map_err(self.fail())
     }
 
+    fn note(&self, name: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.fail())
+    }
+
+    fn set_note(&mut self, name: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
+                [name, value],
+            )
+            .map(drop)
+            .map_err(self.fail())
+    }
+
     fn archives(&self) -> Result<(Option<String>, Vec<Written>)> {
         archives::fingerprints(&self.conn).map_err(self.fail())
     }
