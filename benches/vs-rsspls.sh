@@ -61,7 +61,8 @@ url = f"http://127.0.0.1:{port}/security/anshin/attention/index.html"
 text = open("config/ipa.toml", encoding="utf-8").read()
 # The listing source only, without its article table: rsspls reads no article either.
 text = re.sub(r'\[\[source\]\]\nid = "alert".*?(?=\n\[\[topic\]\])', "", text, flags=re.S)
-text = re.sub(r'\[source\.article\][^\[]*', "", text)
+# Each [source.article] table, up to the next table.
+text = re.sub(r'^\[source\.article\]\n(?:(?!\[).*\n)*', "", text, flags=re.M)
 text = text.replace("https://www.ipa.go.jp/security/anshin/attention/index.html", url)
 open(f"{d}/kairan.toml", "w", encoding="utf-8").write(text)
 open(f"{d}/rsspls.toml", "w", encoding="utf-8").write(f'''[rsspls]
