@@ -150,40 +150,11 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
     };
     let changes = remember(config, &mut store, now, &refresh)?;
     timed("classified and stored");
-    let settings = config.publishing();
-    let out = &config.output_dir;
-    let stamp = publish::stamp::of(&settings, store.generation()?, out);
-    let (feeds, empty_updated, published) = if !options.all_files
-        && store.published_stamp()?.as_deref() == Some(stamp.as_str())
-        && publish::stamp::all_present(&settings, out)
-        && publish::archive::in_place(&store, out)?
-    {
-        // Nothing the files are made of moved since they were written, and they are there.
-        let unchanged = Published {
-            unchanged: 3 * (1 + config.topics.len()) + 2,
-            ..Published::default()
-        };
-        (Feeds::default(), store.created()?, unchanged)
-    } else {
-        let (mut feeds, empty_updated) = select_store(config, &store)?;
-        // The archives first: the live feeds link to them.
-        let archived = publish::archive::publish(
-            &settings,
-            &mut store,
-            out,
-            &mut feeds,
-            empty_updated,
-            options.all_files,
-        )?;
-        let mut published = publish::publish(&settings, out, &feeds, empty_updated)?;
-        published.written.extend(archived.written);
-        published.unchanged += archived.unchanged;
-        published.files.extend(archived.files);
-        store.set_published_stamp(&stamp)?;
-        (feeds, empty_updated, published)
-    };
+    let publishing = publish_all(config, &mut store, options.all_files);
     timed("published");
+    // The entries are stored: their news goes out even when the files could not be written.
     let notified = notify::deliver(&config.notifying(), &mut store, now).await?;
+    let (feeds, empty_updated, published) = publishing?;
     timed("notified");
     Ok(Report {
         sources,
@@ -196,6 +167,43 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         health: options.health.then(|| store.health()).transpose()?,
         notified,
     })
+}
+
+/// Publishes every file from the store, archives first, and stamps the state; renders nothing
+/// when the stamp shows nothing changed since the last publish and every file is in place
+/// (unless `all_files`: `serve` answers from memory).
+fn publish_all(
+    config: &Config,
+    store: &mut Store,
+    all_files: bool,
+) -> Result<(Feeds, DateTime<FixedOffset>, Published), Error> {
+    let settings = config.publishing();
+    let out = &config.output_dir;
+    let stamp = publish::stamp::of(&settings, store.generation()?, out);
+    let done = if !all_files
+        && store.published_stamp()?.as_deref() == Some(stamp.as_str())
+        && publish::stamp::all_present(&settings, out)
+        && publish::archive::in_place(store, out)?
+    {
+        // Nothing the files are made of moved since they were written, and they are there.
+        let unchanged = Published {
+            unchanged: 3 * (1 + config.topics.len()) + 2,
+            ..Published::default()
+        };
+        (Feeds::default(), store.created()?, unchanged)
+    } else {
+        let (mut feeds, empty_updated) = select_store(config, store)?;
+        // The archives first: the live feeds link to them.
+        let archived =
+            publish::archive::publish(&settings, store, out, &mut feeds, empty_updated, all_files)?;
+        let mut published = publish::publish(&settings, out, &feeds, empty_updated)?;
+        published.written.extend(archived.written);
+        published.unchanged += archived.unchanged;
+        published.files.extend(archived.files);
+        store.set_published_stamp(&stamp)?;
+        (feeds, empty_updated, published)
+    };
+    Ok(done)
 }
 
 /// What the sources gave in one pass, before anything is stored.

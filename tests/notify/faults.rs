@@ -209,3 +209,51 @@ fn a_receiver_that_is_not_there_or_too_slow_is_a_failure_kept_for_later() {
         "{status}"
     );
 }
+
+#[test]
+fn news_goes_out_even_when_the_feeds_cannot_be_written() {
+    let (server, _, ws) = imported("notify-unpublished", "webhook");
+    // The feeds' folder is a file now: publishing fails after the entries are stored.
+    std::fs::remove_dir_all(ws.out().join("feeds")).unwrap();
+    std::fs::write(ws.out().join("feeds"), "not a folder").unwrap();
+    list(&server, &[NEW_SMS]);
+    let err = run_failing(&ws);
+    assert!(
+        err.contains("feeds"),
+        "names what could not be written: {err}"
+    );
+    assert_eq!(posts(&server, "/hook").len(), 1, "sent all the same");
+
+    std::fs::remove_file(ws.out().join("feeds")).unwrap();
+    run_ok(&ws);
+    assert_eq!(server.requests("/hook").len(), 1, "not twice");
+    assert!(ws.read("feeds/sms.atom").contains(NEW_SMS.1));
+}
+
+#[test]
+fn an_update_after_a_killed_send_is_sent_in_its_place() {
+    let server = Server::start();
+    server.route("/hook", Reply::ok("text/plain", "ok"));
+    let hook = notify("hook", "webhook", &server, "/hook", "updates = true");
+    let ws = workspace("notify-killed-update", &server, &hook);
+    run_ok(&ws);
+    server.route(
+        "/hook",
+        Reply::Raw(Arc::new(|_, _| std::thread::sleep(Duration::from_secs(20)))),
+    );
+    list(&server, &[NEW_SMS]);
+    let mut child = ws.command(&[]).spawn().unwrap();
+    wait_for_requests(&server, "/hook", 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The entry comes back revised before the next run: that news replaces the message whose
+    // fate is unknown, rather than being swallowed by it.
+    server.route("/hook", Reply::ok("text/plain", "ok"));
+    list(&server, &[("2026年11月28日", NEW_SMS.1, NEW_SMS.2)]);
+    run_ok(&ws);
+    let bodies = posts(&server, "/hook");
+    assert_eq!(bodies.len(), 2, "{bodies:?}");
+    assert_eq!(bodies[1]["event"], "updated");
+    assert_eq!(bodies[1]["entry"]["updated"], "2026-11-28T00:00:00+09:00");
+}

@@ -24,8 +24,14 @@ pub(super) fn enqueue(
     event: Event,
     now: DateTime<FixedOffset>,
 ) -> rusqlite::Result<()> {
+    // A message already queued stays as it is; one that a killed run was sending (its fate
+    // unknown, about to be dropped) gives way to this one, which would otherwise be lost.
     conn.prepare_cached(
-        "INSERT OR IGNORE INTO outbox (notify, key, event, queued) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO outbox (notify, key, event, queued) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (notify, key) DO UPDATE SET event = excluded.event,
+             queued = excluded.queued, failures = 0, refusals = 0, not_before = NULL,
+             last_error = NULL, sending = NULL
+         WHERE outbox.sending IS NOT NULL",
     )?
     .execute(params![notify, key.0, event.as_str(), format_time(now)])
     .map(drop)
