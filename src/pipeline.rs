@@ -192,6 +192,9 @@ fn publish_all(
         };
         (Feeds::default(), store.created()?, unchanged)
     } else {
+        // Cleared first: a publish that fails halfway must not leave the last one's stamp on a
+        // half-written set.
+        store.set_published_stamp("")?;
         let (mut feeds, empty_updated) = select_store(config, store)?;
         // The archives first: the live feeds link to them.
         let archived =

@@ -16,15 +16,23 @@ const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// Redirects followed before a fetch fails.
 const MAX_REDIRECTS: usize = 5;
 
-/// Whether the http client stopped at a redirect to https, to be followed by the https one.
-fn to_https(response: &reqwest::Response) -> bool {
+/// Where the http client stopped at a redirect to https, for the https one to go on from.
+fn to_https(response: &reqwest::Response) -> Option<Url> {
     let status = response.status();
-    status.is_redirection()
-        && status != StatusCode::NOT_MODIFIED
-        && (response.headers().get(reqwest::header::LOCATION))
-            .and_then(|l| l.to_str().ok())
-            .and_then(|l| response.url().join(l).ok())
-            .is_some_and(|to| to.scheme() == "https")
+    if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+        return None;
+    }
+    (response.headers().get(reqwest::header::LOCATION))
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| response.url().join(l).ok())
+        .filter(|to| to.scheme() == "https")
+}
+
+/// Whether plain http goes through a proxy reached over TLS, which needs the trust store.
+fn tls_proxy() -> bool {
+    ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|p| p.trim().starts_with("https:")))
 }
 
 #[derive(Clone)]
@@ -35,6 +43,8 @@ pub struct Client {
     http: Arc<OnceLock<Result<reqwest::Client, String>>>,
     /// For https URLs, made at the first, reading the platform's roots.
     https: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    /// http goes through a proxy over TLS: every request takes the https client.
+    tls_proxy: bool,
     settings: FetchSettings,
 }
 
@@ -60,6 +70,7 @@ impl Client {
         Client {
             http: Arc::default(),
             https: Arc::default(),
+            tls_proxy: tls_proxy(),
             settings: settings.clone(),
         }
     }
@@ -145,10 +156,10 @@ impl Client {
     }
 
     async fn attempt(&self, url: &Url, validators: &Validators) -> Result<Outcome, Attempt> {
-        let secure = url.scheme() != "http";
+        let secure = url.scheme() != "http" || self.tls_proxy;
         let mut response = self.send(secure, url, validators).await?;
-        if !secure && to_https(&response) {
-            response = self.send(true, url, validators).await?;
+        if let Some(next) = (!secure).then(|| to_https(&response)).flatten() {
+            response = self.send(true, &next, validators).await?;
         }
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED {

@@ -82,12 +82,23 @@ pub fn publish(
     let (stamp, kept) = store.archives()?;
     // Nothing the archives are made of moved since they were written, and they are all there:
     // the run reads no member and renders nothing.
-    let now_stamp = format!("{}:{}", store.generation()?, stamp::hex(&site));
+    let now_stamp = stamp::of(settings, store.generation()?, out);
     if stamp.as_deref() == Some(now_stamp.as_str()) && all_there(out, &kept) {
         return unchanged(out, &kept, all_files);
     }
+    // The fingerprints describe the documents of the place they were written to: another
+    // output directory gets every month written anew.
+    let place = |stamp: &str| stamp.splitn(3, ':').nth(2).map(str::to_owned);
+    let same_place = stamp.as_deref().and_then(place) == place(&now_stamp);
     let kept: HashMap<(String, String), String> = (kept.into_iter())
-        .map(|(feed, month, fingerprint)| ((feed, month), fingerprint))
+        .map(|(feed, month, fingerprint)| {
+            let fingerprint = if same_place {
+                fingerprint
+            } else {
+                String::new()
+            };
+            ((feed, month), fingerprint)
+        })
         .collect();
     let index: HashMap<&str, usize> = (settings.topics.iter().enumerate())
         .map(|(i, t)| (t.id.as_str(), i))
@@ -101,6 +112,7 @@ pub fn publish(
     let mut current: HashSet<(String, String)> = HashSet::new();
     let mut staged = Vec::new();
     let mut dirs = Vec::new();
+    let sync = write::SyncPoint::open(out).map_err(fail(out))?;
     let all = std::iter::once((
         ALL,
         None,
@@ -186,7 +198,7 @@ pub fn publish(
         }
         selection.newest_archive = names.last().map(|m| (*m).clone());
     }
-    write::sync_staged(&staged).map_err(fail(out))?;
+    sync.sync(&staged).map_err(fail(out))?;
     for s in staged {
         let path = s.path().to_owned();
         s.commit().map_err(fail(&path))?;

@@ -206,6 +206,7 @@ pub fn publish(
     }
     // Every change staged before any is put in place: a failure (a full disk) while staging
     // leaves every published file as it was, and the staged ones are removed as they drop.
+    let sync = write::SyncPoint::open(out).map_err(fail(out))?;
     let mut staged = Vec::new();
     for file in &files {
         let path = out.join(&file.path);
@@ -217,7 +218,7 @@ pub fn publish(
             None => published.unchanged += 1,
         }
     }
-    write::sync_staged(&staged).map_err(fail(out))?;
+    sync.sync(&staged).map_err(fail(out))?;
     for s in staged {
         let path = s.path().to_owned();
         s.commit().map_err(fail(&path))?;

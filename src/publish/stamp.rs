@@ -7,37 +7,44 @@ use super::{ALL, Settings};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
+/// Counted up whenever what is rendered from the same entries and settings changes, so that
+/// the stamps of files rendered by an earlier kairan no longer match, whatever its version.
+const RENDERING: &str = "2";
+
 /// What published files depend on beyond the store: the site's words, zone and feed lengths,
 /// the topics' and sources' titles, kairan's version.
 pub(crate) fn settings_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
     let mut h = Sha256::new();
+    // Each field with its length, and each list with its count: no two settings hash alike.
+    let mut put = |part: &str| {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    };
     let site = settings.site;
-    let max = site.max_entries.to_string();
-    let embed = settings.embed_entries.to_string();
     for part in [
         site.title.as_str(),
         site.author.as_str(),
         site.base_url.as_str(),
         site.labels.code,
         site.timezone.name(),
-        &max,
-        &embed,
+        &site.max_entries.to_string(),
+        &settings.embed_entries.to_string(),
         env!("CARGO_PKG_VERSION"),
+        RENDERING,
     ] {
-        h.update(part.as_bytes());
-        h.update([0]);
+        put(part);
     }
+    put(&settings.topics.len().to_string());
     for t in settings.topics {
-        for part in [&t.id, &t.title, t.description.as_deref().unwrap_or("")] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
+        put(&t.id);
+        put(&t.title);
+        put(if t.description.is_some() { "+" } else { "-" });
+        put(t.description.as_deref().unwrap_or(""));
     }
+    put(&settings.sources.len().to_string());
     for s in settings.sources {
-        h.update(s.id.as_bytes());
-        h.update([0]);
-        h.update(s.title.as_bytes());
-        h.update([0]);
+        put(&s.id);
+        put(&s.title);
     }
     h.finalize().to_vec()
 }
@@ -45,6 +52,8 @@ pub(crate) fn settings_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
 /// The stamp of the live files published from the store at `generation` into `out`.
 pub fn of(settings: &Settings<'_>, generation: u64, out: &Path) -> String {
     let site = hex(&settings_fingerprint(settings));
+    // Absolute: the same `--out dir` run from another directory is another place.
+    let out = std::path::absolute(out).unwrap_or_else(|_| out.to_owned());
     format!("{generation}:{site}:{}", out.display())
 }
 

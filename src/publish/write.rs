@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// New content for a file, written under a temporary name in the same directory; durable once
-/// [`sync_staged`] has run.
+/// [`SyncPoint::sync`] has run.
 /// Dropped without [`Staged::commit`], it is removed.
 #[derive(Debug)]
 pub struct Staged {
@@ -37,19 +37,37 @@ pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Option<Staged>> {
     Ok(Some(staged))
 }
 
-/// Makes every staged file durable before any is renamed into place ([`Staged::commit`]):
-/// one `syncfs(2)` of the output's file system, rather than a sync of each file, which cost a
-/// first run (65 new files) most of its time (BENCHMARKS.md section 8).
-pub fn sync_staged(staged: &[Staged]) -> io::Result<()> {
-    let Some(first) = staged.first() else {
-        return Ok(());
-    };
-    let file = File::open(&first.tmp)?;
-    // SAFETY: the descriptor is open for the call, owned by `file`.
-    if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&file)) } != 0 {
-        return Err(io::Error::last_os_error());
+/// Where staged files are made durable together, before any is renamed into place
+/// ([`Staged::commit`]): one `syncfs(2)` of the output's file system rather than a sync of each
+/// file, which cost a first run (65 new files) most of its time (BENCHMARKS.md section 8).
+/// Opened before the first file is staged, so that a write-back error met while staging is
+/// one that [`SyncPoint::sync`] reports (syncfs reports the errors since its descriptor
+/// opened).
+pub struct SyncPoint(File);
+
+impl SyncPoint {
+    /// On the output directory, whose file system every staged file is on.
+    pub fn open(dir: &Path) -> io::Result<SyncPoint> {
+        File::open(dir).map(SyncPoint)
     }
-    Ok(())
+
+    pub fn sync(&self, staged: &[Staged]) -> io::Result<()> {
+        if staged.is_empty() {
+            return Ok(());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: the descriptor is open for the call, owned by `self`.
+            if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&self.0)) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        for s in staged {
+            File::open(&s.tmp)?.sync_data()?;
+        }
+        Ok(())
+    }
 }
 
 impl Staged {
