@@ -189,6 +189,16 @@ fn a_run_rewrites_only_the_archives_whose_entries_changed() {
     }
     validate_independently(&ws.out());
 
+    // Archives turned off: every document removed, the live feeds link none.
+    let text = std::fs::read_to_string(ws.dir.join("kairan.toml")).unwrap();
+    ws.config(&text.replace("archives = true", "archives = false"));
+    assert_status(&ws.run(), 0);
+    assert!(archives().is_empty(), "{:?}", archives().keys());
+    assert!(!ws.read("feeds/all.atom").contains("prev-archive"));
+    ws.config(&text);
+    assert_status(&ws.run(), 0);
+    assert!(!archives().is_empty(), "back on");
+
     // A live feed long enough for every entry: no archive left.
     let text = std::fs::read_to_string(ws.dir.join("kairan.toml")).unwrap();
     ws.config(&text.replace("max_entries = 10", "max_entries = 1000"));

@@ -92,6 +92,7 @@ impl Compiler<'_> {
             state_path: raw.state.path,
             fetch,
             embed_entries,
+            archives: raw.output.archives,
             serve,
             sources,
             classifier: Classifier::new(&topics),

@@ -64,6 +64,8 @@ pub struct Config {
     pub fetch: FetchSettings,
     /// Entries listed in each `embed/<topic>.html`.
     pub embed_entries: usize,
+    /// `[output] archives`: the history of each feed, a month per document (RFC 5005).
+    pub archives: bool,
     pub serve: ServeSettings,
     pub sources: Vec<Source>,
     pub topics: Vec<Topic>,
@@ -144,6 +146,7 @@ impl Config {
             topics: &self.topics,
             classifier: &self.classifier,
             embed_entries: self.embed_entries,
+            archives: self.archives,
         }
     }
 

@@ -51,6 +51,8 @@ pub struct RawSite {
 pub struct RawOutput {
     pub dir: PathBuf,
     pub embed_entries: Spanned<usize>,
+    /// Whether entries beyond a feed's `max_entries` are published in monthly archives.
+    pub archives: bool,
 }
 
 impl Default for RawOutput {
@@ -58,6 +60,7 @@ impl Default for RawOutput {
         RawOutput {
             dir: PathBuf::from("public"),
             embed_entries: unplaced(10),
+            archives: true,
         }
     }
 }

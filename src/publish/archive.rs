@@ -282,7 +282,7 @@ fn months(
     settings: &Settings<'_>,
 ) -> Result<Months, StoreError> {
     let mut months = Months::new();
-    if selection.total <= selection.entries.len() {
+    if !settings.archives || selection.total <= selection.entries.len() {
         return Ok(months);
     }
     let live: HashSet<&EntryKey> = selection.entries.iter().map(|(e, _)| &e.key).collect();

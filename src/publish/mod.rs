@@ -66,6 +66,8 @@ pub struct Settings<'a> {
     pub classifier: &'a Classifier,
     /// Entries listed in each embed.
     pub embed_entries: usize,
+    /// Whether the entries beyond `max_entries` are published in archives ([`archive`]).
+    pub archives: bool,
 }
 
 /// A rendered output file: what it is, where it goes under the output directory, its bytes.

@@ -29,6 +29,11 @@ pub(crate) fn settings_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
         site.timezone.name(),
         &site.max_entries.to_string(),
         &settings.embed_entries.to_string(),
+        if settings.archives {
+            "archives"
+        } else {
+            "no archives"
+        },
         env!("CARGO_PKG_VERSION"),
         RENDERING,
     ] {
