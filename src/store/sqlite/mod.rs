@@ -64,7 +64,7 @@ impl Sqlite {
             Ok(Some(why)) => return Err(StoreError::new(state, why)),
             Err(e) => return Err(error(&conn, &state, e)),
         }
-        if let Err(e) = schema::migrate(&mut conn) {
+        if let Err(e) = schema::migrate(&mut conn, false) {
             return Err(error(&conn, &state, e));
         }
         Ok(Sqlite { conn, state })
@@ -85,9 +85,12 @@ fn create(path: &Path, state: &str) -> Result<()> {
     let tmp = std::path::PathBuf::from(name);
     let made = (|| {
         let mut conn = Connection::open(&tmp).map_err(|e| StoreError::new(state, e))?;
-        schema::migrate(&mut conn).map_err(|e| error(&conn, state, e))?;
+        schema::migrate(&mut conn, true).map_err(|e| error(&conn, state, e))?;
         // Closing the last connection checkpoints the WAL into the file and removes it.
         conn.close().map_err(|(conn, e)| error(&conn, state, e))?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StoreError::new(state, e))?;
         // A link, not a rename: it never replaces a state another process made meanwhile.
         match std::fs::hard_link(&tmp, path) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {

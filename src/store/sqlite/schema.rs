@@ -170,11 +170,14 @@ pub(super) fn unusable(conn: &Connection) -> rusqlite::Result<Option<String>> {
 
 /// Applies the connection settings and every migration the file has not had, in one
 /// transaction; a new file also records when it was created.
-pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+/// `aside`: the file is a new state being built where no one else sees it, and is synced once,
+/// whole, before it is linked into place: nothing of it is synced step by step.
+pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()> {
+    let synchronous = if aside { "OFF" } else { "NORMAL" };
+    conn.pragma_update(None, "synchronous", synchronous)?;
     // WAL: a reader (serve, status) never blocks the refresh, and a killed run leaves the
     // last committed state.
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
     wait_when_busy(conn)?;
     // 32 MiB of page cache rather than SQLite's 2: a refresh of a large store touches
     // index pages all over, and a small cache rereads and spills them (measured in
