@@ -5,12 +5,12 @@
 //! `/usr/bin/time -v`: wall time, CPU time, peak resident memory.
 //!
 //!   cargo build --release && cargo run --release --example scale -- [--rows M] [--stages]
-//!       [--articles] [N ...]
+//!       [--articles] [--no-archives] [N ...]
 //!
 //! `--stages` also prints kairan's debug account of each run's stages. `--articles` gives every
 //! source an article rule (every row links a page of its own, served by the same hosts) and
 //! lets a run read them all; the table then also counts article requests and the most
-//! requests one host had in flight at once.
+//! requests one host had in flight at once. `--no-archives` sets `[output] archives = false`.
 //! Defaults: M = 100, N = 10 100 1000. Prints a Markdown table (BENCHMARKS.md has the figures).
 
 use std::collections::HashMap;
@@ -48,12 +48,14 @@ fn main() {
     let mut sizes = Vec::new();
     let mut stages = false;
     let mut articles = false;
+    let mut archives = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rows" => rows = args.next().and_then(|v| v.parse().ok()).expect("--rows M"),
             "--stages" => stages = true,
             "--articles" => articles = true,
+            "--no-archives" => archives = false,
             n => sizes.push(n.parse::<usize>().expect("N: a number of listings")),
         }
     }
@@ -94,7 +96,7 @@ fn main() {
         let config = dir.join("kairan.toml");
         std::fs::write(
             &config,
-            config_text(&root, &ports, n, articles.then_some(rows)),
+            config_text(&root, &ports, n, articles.then_some(rows), archives),
         )
         .unwrap();
         for run in ["cold", "warm, unchanged", "warm, 1% of rows changed"] {
@@ -195,13 +197,21 @@ fn fxhash(bytes: &[u8]) -> u64 {
 }
 
 /// The shipped configuration's topics, with `n` listing sources spread over the servers; with
-/// `articles` (the rows per listing), each source reads its rows' pages, all of them in a run.
-fn config_text(root: &Path, ports: &[u16], n: usize, articles: Option<usize>) -> String {
+/// `articles` (the rows per listing), each source reads its rows' pages, all of them in a run;
+/// `archives`, as `[output] archives`.
+fn config_text(
+    root: &Path,
+    ports: &[u16],
+    n: usize,
+    articles: Option<usize>,
+    archives: bool,
+) -> String {
     let shipped = std::fs::read_to_string(root.join("config/ipa.toml")).unwrap();
     let topics = &shipped[shipped.find("\n[[topic]]").unwrap()..];
-    let mut text = String::from(
+    let mut text = format!(
         "[site]\ntitle = \"scale\"\nbase_url = \"http://127.0.0.1:8080/\"\nauthor = \"kairan\"\n\n\
-         [output]\ndir = \"public\"\n\n[state]\npath = \"kairan.db\"\n\n[fetch]\nretries = 0\n",
+         [output]\ndir = \"public\"\narchives = {archives}\n\n[state]\npath = \"kairan.db\"\n\n\
+         [fetch]\nretries = 0\n",
     );
     let rule = match articles {
         Some(rows) => {
