@@ -187,7 +187,7 @@ fn publish_all(
     {
         // Nothing the files are made of moved since they were written, and they are there.
         let unchanged = Published {
-            unchanged: 3 * (1 + config.topics.len()) + 2,
+            unchanged: publish::stamp::live_paths(&settings).count(),
             ..Published::default()
         };
         (Feeds::default(), store.created()?, unchanged)

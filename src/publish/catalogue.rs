@@ -34,6 +34,9 @@ impl Kind {
         Kind::AtomArchive,
         Kind::JsonArchive,
     ];
+    /// The kinds written once for each feed, and once for the site.
+    pub const PER_FEED: [Kind; 3] = [Kind::Atom, Kind::JsonFeed, Kind::Embed];
+    pub const SITE: [Kind; 2] = [Kind::Opml, Kind::Index];
     /// The folders, under the output directory, that files are written in.
     pub const DIRS: [&'static str; 2] = ["feeds", "embed"];
 
@@ -54,14 +57,25 @@ impl Kind {
     /// The per-feed kind and the slug a path names, the reverse of [`Kind::path`]: what a
     /// reader's query can narrow.
     pub fn of_feed(path: &str) -> Option<(Kind, &str)> {
-        [Kind::Atom, Kind::JsonFeed, Kind::Embed]
+        Kind::PER_FEED.into_iter().find_map(|k| {
+            let slug = k.slug_of(path)?;
+            (!slug.contains('/')).then_some((k, slug))
+        })
+    }
+
+    /// The feed and the month (`YYYY-MM`) an archive document's path names.
+    pub fn of_archive(path: &str) -> Option<(&str, &str)> {
+        [Kind::AtomArchive, Kind::JsonArchive]
             .into_iter()
-            .find_map(|k| {
-                let template = k.path("\0");
-                let (before, after) = template.split_once('\0')?;
-                let slug = path.strip_prefix(before)?.strip_suffix(after)?;
-                (!slug.is_empty() && !slug.contains('/')).then_some((k, slug))
-            })
+            .find_map(|k| k.slug_of(path)?.split_once('/'))
+    }
+
+    /// The slug `path` is this kind's path for, if it is one.
+    fn slug_of(self, path: &str) -> Option<&str> {
+        let template = self.path("\0");
+        let (before, after) = template.split_once('\0')?;
+        let slug = path.strip_prefix(before)?.strip_suffix(after)?;
+        (!slug.is_empty()).then_some(slug)
     }
 
     /// Where the file is read once published under `base` (which ends with `/`).
@@ -113,9 +127,14 @@ mod tests {
             );
             let dir = path.split('/').next().unwrap();
             assert!(!path.contains('/') || Kind::DIRS.contains(&dir), "{path}");
-            let per_feed = matches!(k, Kind::Atom | Kind::JsonFeed | Kind::Embed);
+            let per_feed = Kind::PER_FEED.contains(&k);
             assert_eq!(Kind::of_feed(&path), per_feed.then_some((k, "x")), "{path}");
         }
         assert_eq!(Kind::of_feed("feeds/a/b.atom"), None);
+        assert_eq!(
+            Kind::of_archive("feeds/archive/all/2023-09.json"),
+            Some(("all", "2023-09"))
+        );
+        assert_eq!(Kind::of_archive("feeds/all.atom"), None);
     }
 }

@@ -62,15 +62,17 @@ pub fn of(settings: &Settings<'_>, generation: u64, out: &Path) -> String {
     format!("{generation}:{site}:{}", out.display())
 }
 
-/// Whether every live file (each feed's Atom, JSON Feed and embed; the OPML list and the
-/// index) is in `out`.
-pub fn all_present(settings: &Settings<'_>, out: &Path) -> bool {
+/// Every live file's path: each feed's Atom, JSON Feed and embed; the OPML list and the index.
+pub fn live_paths<'a>(settings: &'a Settings<'_>) -> impl Iterator<Item = String> + 'a {
     let slugs = std::iter::once(ALL).chain(settings.topics.iter().map(|t| t.id.as_str()));
-    let per_feed = [Kind::Atom, Kind::JsonFeed, Kind::Embed];
     slugs
-        .flat_map(|slug| per_feed.map(|k| k.path(slug)))
-        .chain([Kind::Opml.path(""), Kind::Index.path("")])
-        .all(|path| out.join(path).exists())
+        .flat_map(|slug| Kind::PER_FEED.map(|k| k.path(slug)))
+        .chain(Kind::SITE.map(|k| k.path("")))
+}
+
+/// Whether every live file is in `out`.
+pub fn all_present(settings: &Settings<'_>, out: &Path) -> bool {
+    live_paths(settings).all(|path| out.join(path).exists())
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

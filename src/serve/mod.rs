@@ -391,13 +391,9 @@ async fn published(
 
 /// Whether `path` is its feed's newest archive document (`feeds/archive/<feed>/<month>.…`).
 fn newest_archive(app: &App, snapshot: &Snapshot, path: &str) -> bool {
-    let Some((slug, file)) = path
-        .strip_prefix("feeds/archive/")
-        .and_then(|rest| rest.split_once('/'))
-    else {
+    let Some((slug, month)) = Kind::of_archive(path) else {
         return false;
     };
-    let month = file.split('.').next().unwrap_or_default();
     let feeds = &snapshot.feeds;
     let selection = if slug == publish::ALL {
         Some(&feeds.all)
