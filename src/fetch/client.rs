@@ -113,11 +113,7 @@ impl Client {
         url: &Url,
         validators: &Validators,
     ) -> Result<reqwest::Response, Attempt> {
-        let client = self.client(secure).map_err(|error| Attempt {
-            error,
-            retry: false,
-            wait: None,
-        })?;
+        let client = self.client(secure).map_err(fatal)?;
         let mut request = client.get(url.clone());
         if let Some(etag) = &validators.etag {
             request = request.header(IF_NONE_MATCH, etag);
@@ -214,13 +210,10 @@ impl Client {
             };
         }
         let retry = e.is_connect() || e.is_request() || e.is_body();
-        // reqwest's Display stops at the outermost layer; the cause says what happened.
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            message = format!("{message}: {s}");
-            source = s.source();
-        }
+        let message = std::iter::once(e.to_string())
+            .chain(super::causes(&e))
+            .collect::<Vec<_>>()
+            .join(": ");
         Attempt {
             error: FetchError::Network(message),
             retry: retry && !e.is_redirect(),

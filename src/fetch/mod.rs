@@ -12,6 +12,12 @@ use url::Url;
 pub use client::{Client, tls};
 pub use file::read as read_file;
 
+/// The causes under an error, outermost first: reqwest's own message stops at its outermost
+/// layer ("error sending request for url …"), while what happened is below it.
+pub fn causes(e: &dyn std::error::Error) -> impl Iterator<Item = String> + '_ {
+    std::iter::successors(e.source(), |s| s.source()).map(ToString::to_string)
+}
+
 /// How requests are made: compiled from `[fetch]` by the configuration.
 #[derive(Debug, Clone)]
 pub struct FetchSettings {

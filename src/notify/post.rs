@@ -75,12 +75,7 @@ fn network_reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "no answer in time".to_owned();
     }
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    let mut deepest = None;
-    while let Some(s) = source {
-        deepest = Some(s.to_string());
-        source = s.source();
-    }
+    let deepest = crate::fetch::causes(e).last();
     if e.is_connect() {
         format!(
             "cannot connect: {}",
