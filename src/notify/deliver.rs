@@ -110,26 +110,20 @@ pub async fn deliver(
         let mut settle = |store: &mut Store, q: &Queued, answer: &Answer, what: Option<String>| {
             let next = after(q, answer, now);
             store.settle(&n.id, &q.entry.key, &next)?;
-            let (reason, fate) = match (answer, next) {
-                (_, Next::Delivered) => {
+            let fate = match next {
+                Next::Delivered => {
                     *delivery.sent.entry(n.id.clone()).or_default() += 1;
                     return Ok(());
                 }
-                (Answer::Failed { reason, .. } | Answer::Refused(reason), Next::Dropped) => {
-                    (reason.clone(), Fate::Dropped)
-                }
-                (
-                    Answer::Failed { reason, .. } | Answer::Refused(reason),
-                    Next::Retry { not_before, .. },
-                ) => (reason.clone(), Fate::Retry(not_before)),
-                (Answer::Accepted, _) => return Ok(()),
+                Next::Dropped => Fate::Dropped,
+                Next::Retry { not_before, .. } => Fate::Retry(not_before),
             };
-            if let Some(what) = what {
+            if let (Some(what), Some(reason)) = (what, answer.reason()) {
                 delivery.failures.push(Failure {
                     notify: n.id.clone(),
                     kind: n.kind.name(),
                     what,
-                    reason,
+                    reason: reason.to_owned(),
                     fate,
                 });
             }

@@ -115,6 +115,16 @@ pub enum Answer {
     Refused(String),
 }
 
+impl Answer {
+    /// Why the message did not get through; nothing when it did.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Answer::Accepted => None,
+            Answer::Failed { reason, .. } | Answer::Refused(reason) => Some(reason),
+        }
+    }
+}
+
 /// A notification's outbox as `kairan status` and `/metrics` show it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutboxHealth {
