@@ -79,8 +79,8 @@ fn on_fixtures() -> (Config, tempfile::TempDir) {
         source.article = None;
     }
     let root = tempfile::tempdir().unwrap();
-    config.state_path = root.path().join("kairan.db");
-    config.output_dir = root.path().join("public");
+    config.state = kairan::store::Location::File(root.path().join("kairan.db"));
+    config.output = kairan::publish::target::Output::Dir(root.path().join("public"));
     (config, root)
 }
 
@@ -133,8 +133,8 @@ fn seed_stages(c: &mut Criterion) {
             || {
                 let mut config = config.clone();
                 let dir = root.path().join(format!("run-{}", fastrand::u64(..)));
-                config.state_path = dir.join("kairan.db");
-                config.output_dir = dir.join("public");
+                config.state = kairan::store::Location::File(dir.join("kairan.db"));
+                config.output = kairan::publish::target::Output::Dir(dir.join("public"));
                 config
             },
             |config| refresh(&config),

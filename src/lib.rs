@@ -15,6 +15,7 @@
 //! |---|---|
 //! | [`model`] | the rows and entries every stage speaks |
 //! | [`text`] | text as people write it: cleanup, folding, the one date parser |
+//! | [`runtime`] | blocking clients called from async code, async ones from blocking code |
 //! | [`fetch`] | bytes from a URL or file: client, per-host schedule, charsets; its settings |
 //! | [`extract`] | bytes → raw rows: HTML by CSS selectors, feeds; the selectors |
 //! | [`normalize`] | raw rows → entries: links, dates, keys |
@@ -41,6 +42,7 @@ pub mod normalize;
 pub mod notify;
 pub mod pipeline;
 pub mod publish;
+pub mod runtime;
 pub mod serve;
 pub mod source;
 pub mod store;

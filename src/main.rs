@@ -41,9 +41,21 @@ struct ConfigArgs {
     /// Configuration file [default: ./kairan.toml if present, else the built-in one]
     #[arg(long, short)]
     config: Option<PathBuf>,
-    /// State file (overrides [state] path)
+    /// State file, or a postgres:// URL (overrides [state] path and url)
     #[arg(long)]
-    state: Option<PathBuf>,
+    state: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Copy a whole state into one that holds no entry (a new one is made): every entry keeps
+    /// its id, so readers see no duplicate after the move.
+    Copy {
+        /// The state to read: a file, or a postgres:// URL
+        from: String,
+        /// The state to write: a file, or a postgres:// URL
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -52,9 +64,9 @@ enum Command {
     Run {
         #[command(flatten)]
         config: ConfigArgs,
-        /// Output directory (overrides [output] dir)
+        /// Output directory, or an s3://bucket/prefix/ URL (overrides [output] dir and url)
         #[arg(long)]
-        out: Option<PathBuf>,
+        out: Option<String>,
         /// Wait for a run that holds the state to finish, instead of exiting at once
         #[arg(long)]
         wait: bool,
@@ -66,9 +78,9 @@ enum Command {
         /// Address to listen on (overrides [serve] listen) [default: 127.0.0.1:8080]
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
-        /// Output directory (overrides [output] dir)
+        /// Output directory, or an s3://bucket/prefix/ URL (overrides [output] dir and url)
         #[arg(long)]
-        out: Option<PathBuf>,
+        out: Option<String>,
     },
     /// Show what the configuration extracts, and what a run would notify, without storing,
     /// writing or sending anything.
@@ -124,6 +136,10 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Move a state between backends: copy FROM (a state file or postgres:// URL) into TO, a
+    /// state with no entries, every row and id kept.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Write the default configuration, commented, to adapt.
     Init {
         /// Where to write it
@@ -213,6 +229,7 @@ fn main() -> ExitCode {
                 cli::suggest::suggest(&c, page, json, &out)
             })
         }
+        Command::State(StateCommand::Copy { from, to }) => Ok(cli::state::copy(&from, &to, &out)),
         Command::Init { path } => Ok(cli::init(&path, &out)),
         Command::Completions { shell } => {
             let mut script = Vec::new();
@@ -232,7 +249,7 @@ fn main() -> ExitCode {
 /// command has it), checked as a whole.
 fn load_config(
     args: &ConfigArgs,
-    out: Option<PathBuf>,
+    out: Option<String>,
 ) -> Result<Config, kairan::config::ConfigError> {
     let mut config = match &args.config {
         Some(p) => Config::load(p)?,
@@ -240,10 +257,17 @@ fn load_config(
         None => Config::builtin(),
     };
     if let Some(state) = &args.state {
-        config.state_path.clone_from(state);
+        config.state = kairan::store::Location::parse(state);
     }
     if let Some(out) = out {
-        config.output_dir = out;
+        config.output = kairan::publish::target::Output::parse(&out).map_err(|message| {
+            kairan::config::ConfigError::Invalid {
+                path: "--out".to_owned(),
+                at: None,
+                key: "out".to_owned(),
+                message,
+            }
+        })?;
     }
     config.check_places()?;
     Ok(config)

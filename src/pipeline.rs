@@ -13,9 +13,10 @@ use crate::fetch::schedule::{self, Request};
 use crate::fetch::{self, Client, Validators};
 use crate::model::Entry;
 use crate::notify::{self, Delivery};
+use crate::publish::target::{Output, Target};
 use crate::publish::{self, Feeds, PublishError, Published, Rendered};
 use crate::source::{self, Source, SourceReport};
-use crate::store::{self, Changes, Lock, LockError, SourceHealth, Store, StoreError};
+use crate::store::{self, Changes, Location, Lock, LockError, SourceHealth, Store, StoreError};
 use chrono::{DateTime, FixedOffset, SubsecRound};
 use std::path::Path;
 use std::sync::Arc;
@@ -66,6 +67,9 @@ pub struct Report {
     pub health: Option<Vec<SourceHealth>>,
     /// What the notifications' receivers were sent, and what failed.
     pub notified: Delivery,
+    /// The stamp of what is published ([`publish::stamp`]): `serve` nodes that share the
+    /// state compare it with the state's to notice another node's publish.
+    pub stamp: String,
 }
 
 impl Report {
@@ -96,26 +100,22 @@ pub struct Options {
 
 /// Runs one refresh with the paths in `config`.
 pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error> {
-    for path in [&config.state_path, &config.output_dir] {
-        let dir = if path == &config.output_dir {
-            Some(path.as_path())
-        } else {
-            path.parent()
-        };
-        if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
+    // A state file's directory is made; a database is there or not.
+    if let Location::File(path) = &config.state
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Dir {
+            path: dir.display().to_string(),
+            source,
+        })?;
     }
-    let state = config.state_path.clone();
+    let state = config.state.clone();
     // Held to the end of the refresh; waiting for it blocks, so off the async threads.
     let wait = options.wait_for_lock;
     let _lock = tokio::task::spawn_blocking(move || Lock::acquire(&state, wait))
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-    let mut store = Store::open(&config.state_path)?;
+    let mut store = Store::open(&config.state)?;
     let client = Client::new(&config.fetch);
     let now = now(config);
     let validators = config
@@ -154,7 +154,7 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
     timed("published");
     // The entries are stored: their news goes out even when the files could not be written.
     let notified = notify::deliver(&config.notifying(), &mut store, now).await?;
-    let (feeds, empty_updated, published) = publishing?;
+    let (feeds, empty_updated, published, stamp) = publishing?;
     timed("notified");
     Ok(Report {
         sources,
@@ -166,24 +166,38 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         empty_updated,
         health: options.health.then(|| store.health()).transpose()?,
         notified,
+        stamp,
     })
 }
+
+/// What a publish leaves: every feed's selection, the date of an empty feed, the files and the
+/// stamp.
+type Publishing = (Feeds, DateTime<FixedOffset>, Published, String);
 
 /// Publishes every file from the store, archives first, and stamps the state; renders nothing
 /// when the stamp shows nothing changed since the last publish and every file is in place
 /// (unless `all_files`: `serve` answers from memory).
-fn publish_all(
+fn publish_all(config: &Config, store: &mut Store, all_files: bool) -> Result<Publishing, Error> {
+    let mut target = config.output.open(store, config.serve.interval)?;
+    let published = publish_to(config, store, target.as_mut(), all_files);
+    // What went up is kept whether or not all of it did.
+    target.record(store)?;
+    published
+}
+
+/// [`publish_all`] to an opened target.
+fn publish_to(
     config: &Config,
     store: &mut Store,
+    target: &mut dyn Target,
     all_files: bool,
-) -> Result<(Feeds, DateTime<FixedOffset>, Published), Error> {
+) -> Result<Publishing, Error> {
     let settings = config.publishing();
-    let out = &config.output_dir;
-    let stamp = publish::stamp::of(&settings, store.generation()?, out);
+    let stamp = publish::stamp::of(&settings, store.generation()?, target.place());
     let done = if !all_files
         && store.published_stamp()?.as_deref() == Some(stamp.as_str())
-        && publish::stamp::all_present(&settings, out)
-        && publish::archive::in_place(store, out)?
+        && publish::stamp::all_present(&settings, target)
+        && publish::archive::in_place(store, target)?
     {
         // Nothing the files are made of moved since they were written, and they are there.
         let unchanged = Published {
@@ -197,16 +211,24 @@ fn publish_all(
         store.set_published_stamp("")?;
         let (mut feeds, empty_updated) = select_store(config, store)?;
         // The archives first: the live feeds link to them.
-        let archived =
-            publish::archive::publish(&settings, store, out, &mut feeds, empty_updated, all_files)?;
-        let mut published = publish::publish(&settings, out, &feeds, empty_updated)?;
+        let archived = publish::archive::publish(
+            &settings,
+            store,
+            target,
+            &mut feeds,
+            empty_updated,
+            all_files,
+        )?;
+        let mut published = publish::publish(&settings, target, &feeds, empty_updated)?;
         published.written.extend(archived.written);
         published.unchanged += archived.unchanged;
         published.files.extend(archived.files);
         store.set_published_stamp(&stamp)?;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        store.set_published_by(&format!("{} at {now}", store::lock::this_process()))?;
         (feeds, empty_updated, published)
     };
-    Ok(done)
+    Ok((done.0, done.1, done.2, stamp))
 }
 
 /// What the sources gave in one pass, before anything is stored.
@@ -342,12 +364,13 @@ pub fn remember(
     Ok(store.commit(now, refresh, |e| topic_ids(&e.title, e.summary.as_deref()))?)
 }
 
-/// Renders every feed from what the store holds and writes them to `out`.
+/// Renders every live feed from what the store holds and writes them to the directory `out`.
 pub fn publish_store(config: &Config, store: &Store, out: &Path) -> Result<Published, Error> {
     let (feeds, empty_updated) = select_store(config, store)?;
+    let mut dir = Output::Dir(out.to_owned()).open(store, config.serve.interval)?;
     Ok(publish::publish(
         &config.publishing(),
-        out,
+        dir.as_mut(),
         &feeds,
         empty_updated,
     )?)

@@ -6,6 +6,7 @@ pub mod check;
 pub mod explain;
 mod notify;
 pub mod run;
+pub mod state;
 pub mod status;
 pub mod suggest;
 

@@ -25,10 +25,10 @@ pub struct Preview {
 /// What each notification would be sent for the entries inspected. `None` without a state:
 /// the first run is an import and sends nothing.
 pub fn preview(config: &Config, inspection: &Inspection) -> Result<Option<Vec<Preview>>, String> {
-    if !config.state_path.exists() {
+    if !config.state.may_exist() {
         return Ok(None);
     }
-    let store = Store::open(&config.state_path).map_err(|e| e.to_string())?;
+    let store = Store::open(&config.state).map_err(|e| e.to_string())?;
     let read = || -> kairan::store::Result<_> {
         let known: HashSet<EntryKey> = store.entries()?.into_iter().map(|e| e.key).collect();
         let read_before: HashSet<String> = (store.health()?.into_iter())
@@ -38,6 +38,10 @@ pub fn preview(config: &Config, inspection: &Inspection) -> Result<Option<Vec<Pr
         Ok((known, read_before, store.outbox()?))
     };
     let (known, read_before, outbox) = read().map_err(|e| e.to_string())?;
+    // A database made but never refreshed: the first run imports as well.
+    if read_before.is_empty() && known.is_empty() {
+        return Ok(None);
+    }
     let now = chrono::Utc::now().fixed_offset();
     let rows = inspection.rows.iter().map(|(e, _)| e.clone()).collect();
     let news: Vec<(StoredEntry, Vec<String>)> = (dedup(rows).0.into_iter())

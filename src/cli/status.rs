@@ -11,17 +11,17 @@ use std::process::ExitCode;
 
 /// Opens the state for reading, or says why there is none.
 pub fn open_state(config: &Config, out: &Out) -> Option<Store> {
-    if !config.state_path.exists() {
+    if !config.state.may_exist() {
         out.error(
             &format!(
                 "no state at {}: kairan run has not run with it yet",
-                config.state_path.display()
+                config.state.shown()
             ),
             &[],
         );
         return None;
     }
-    Store::open(&config.state_path)
+    Store::open(&config.state)
         .map_err(|e| out.error(&e.to_string(), &[]))
         .ok()
 }
@@ -142,15 +142,13 @@ pub fn topics(config: &Config, out: &Out) -> ExitCode {
             .find(|t| t.id == slug)
             .map_or(config.site.labels.all, |t| t.title.as_str())
             .to_owned();
-        let file = config.output_dir.join(Kind::Atom.path(&slug));
+        let file = format!(
+            "{}/{}",
+            config.output.shown().trim_end_matches('/'),
+            Kind::Atom.path(&slug)
+        );
         let url = Kind::Atom.url(&config.site.base_url, &slug);
-        rows.push(vec![
-            slug,
-            n.to_string(),
-            file.display().to_string(),
-            url,
-            title,
-        ]);
+        rows.push(vec![slug, n.to_string(), file, url, title]);
     }
     print_stdout(&table(&rows));
     ExitCode::SUCCESS

@@ -85,11 +85,13 @@ impl Compiler<'_> {
         }
         let serve = self.serve(raw.serve)?;
         let notify = self.notifies(raw.notify, &topics)?;
+        let output = self.output(raw.output.dir, raw.output.url)?;
+        let state = self.state(raw.state)?;
         Ok(Config {
             origin: self.origin.to_owned(),
             site,
-            output_dir: raw.output.dir,
-            state_path: raw.state.path,
+            output,
+            state,
             fetch,
             embed_entries,
             archives: raw.output.archives,

@@ -8,6 +8,7 @@
 
 pub mod compile;
 mod notify;
+mod places;
 pub mod raw;
 mod values;
 
@@ -59,8 +60,10 @@ pub struct Config {
     /// Where the configuration came from, for messages.
     pub origin: String,
     pub site: Site,
-    pub output_dir: PathBuf,
-    pub state_path: PathBuf,
+    /// `[output] dir` or `url`, or `--out`.
+    pub output: crate::publish::target::Output,
+    /// `[state] path` or `url`, `KAIRAN_STATE_URL`, or `--state`.
+    pub state: crate::store::Location,
     pub fetch: FetchSettings,
     /// Entries listed in each `embed/<topic>.html`.
     pub embed_entries: usize,
@@ -130,8 +133,13 @@ impl Config {
     /// Checks what only the final paths can tell, once the command line has overridden the
     /// file's: that the output directory neither is nor holds the state.
     pub fn check_places(&self) -> Result<(), ConfigError> {
-        let output = absolute(&self.output_dir);
-        let state = absolute(&self.state_path);
+        use crate::publish::target::Output;
+        use crate::store::Location;
+        let (Output::Dir(output), Location::File(state)) = (&self.output, &self.state) else {
+            return Ok(());
+        };
+        let output = absolute(output);
+        let state = absolute(state);
         if state.starts_with(&output) {
             return Err(ConfigError::Places { output, state });
         }

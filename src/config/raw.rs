@@ -49,7 +49,10 @@ pub struct RawSite {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawOutput {
-    pub dir: PathBuf,
+    /// A directory; `public` when neither it nor `url` is set.
+    pub dir: Option<Spanned<PathBuf>>,
+    /// An object store's `s3://bucket/prefix/`, instead of `dir`.
+    pub url: Option<Spanned<String>>,
     pub embed_entries: Spanned<usize>,
     /// Whether entries beyond a feed's `max_entries` are published in monthly archives.
     pub archives: bool,
@@ -58,25 +61,21 @@ pub struct RawOutput {
 impl Default for RawOutput {
     fn default() -> Self {
         RawOutput {
-            dir: PathBuf::from("public"),
+            dir: None,
+            url: None,
             embed_entries: unplaced(10),
             archives: true,
         }
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawState {
-    pub path: PathBuf,
-}
-
-impl Default for RawState {
-    fn default() -> Self {
-        RawState {
-            path: PathBuf::from("kairan.db"),
-        }
-    }
+    /// A SQLite file; `kairan.db` when neither it nor `url` is set.
+    pub path: Option<Spanned<PathBuf>>,
+    /// A PostgreSQL database's `postgres://` URL, instead of `path`.
+    pub url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

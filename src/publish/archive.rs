@@ -11,16 +11,16 @@
 
 use super::catalogue::Kind;
 use super::select::topic_indices;
+use super::target::{Freshness, Target};
 use super::{
     ALL, Feeds, Head, OutputFile, PublishError, Selection, Settings, atom, feed_view, head, json,
-    stamp, write,
+    stamp,
 };
 use crate::model::EntryKey;
 use crate::store::{Store, StoreError, Written};
 use chrono::{DateTime, Datelike, FixedOffset, TimeZone};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 
 /// A feed document's place in its feed's history, as (Atom, JSON Feed) URLs.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -72,7 +72,7 @@ type Months = BTreeMap<String, Vec<(i64, EntryKey, i64)>>;
 pub fn publish(
     settings: &Settings<'_>,
     store: &mut Store,
-    out: &Path,
+    target: &mut dyn Target,
     feeds: &mut Feeds,
     empty_updated: DateTime<FixedOffset>,
     all_files: bool,
@@ -82,9 +82,9 @@ pub fn publish(
     let (stamp, kept) = store.archives()?;
     // Nothing the archives are made of moved since they were written, and they are all there:
     // the run reads no member and renders nothing.
-    let now_stamp = stamp::of(settings, store.generation()?, out);
-    if stamp.as_deref() == Some(now_stamp.as_str()) && all_there(out, &kept) {
-        return unchanged(out, &kept, all_files);
+    let now_stamp = stamp::of(settings, store.generation()?, target.place());
+    if stamp.as_deref() == Some(now_stamp.as_str()) && all_there(target, &kept) {
+        return unchanged(target, &kept, all_files);
     }
     // The fingerprints describe the documents of the place they were written to: another
     // output directory gets every month written anew.
@@ -103,16 +103,9 @@ pub fn publish(
     let index: HashMap<&str, usize> = (settings.topics.iter().enumerate())
         .map(|(i, t)| (t.id.as_str(), i))
         .collect();
-    let fail = |path: &Path| {
-        let path = path.to_owned();
-        move |source| PublishError { path, source }
-    };
     let mut archived = Archived::default();
     let mut record: Vec<Written> = Vec::new();
     let mut current: HashSet<(String, String)> = HashSet::new();
-    let mut staged = Vec::new();
-    let mut dirs = Vec::new();
-    let sync = write::SyncPoint::open(out).map_err(fail(out))?;
     let all = std::iter::once((
         ALL,
         None,
@@ -139,12 +132,12 @@ pub fn publish(
             let fingerprint = fingerprint(&site, slug, (month, prev, next), members);
             let (atom_path, json_path) = paths(slug, month);
             current.insert((slug.to_owned(), month.clone()));
-            let missing = !out.join(&atom_path).exists() || !out.join(&json_path).exists();
+            let missing = !target.has(&atom_path) || !target.has(&json_path);
             if !missing && kept.get(&(slug.to_owned(), month.clone())) == Some(&fingerprint) {
                 archived.unchanged += 2;
                 if all_files {
                     let this = [(slug.to_owned(), month.clone(), fingerprint)];
-                    archived.files.extend(read_back(out, &this)?);
+                    archived.files.extend(read_back(target, &this)?);
                 }
                 continue;
             }
@@ -172,23 +165,20 @@ pub fn publish(
                 next: next.map(|m| urls(&head, slug, m)),
             };
             (view.url, view.json_url) = urls(&head, slug, month);
-            let dir = out.join(Kind::AtomArchive.path(slug)).with_extension("");
-            if !dirs.contains(&dir) {
-                std::fs::create_dir_all(&dir).map_err(fail(&dir))?;
-                write::remove_stale_temporaries(&dir).map_err(fail(&dir))?;
-                dirs.push(dir);
-            }
+            // The newest month still takes entries as they leave the live feed.
+            let freshness = if next.is_none() {
+                Freshness::Live
+            } else {
+                Freshness::Settled
+            };
             for (kind, path, bytes) in [
                 (Kind::AtomArchive, atom_path, atom::render(&head, &view)),
                 (Kind::JsonArchive, json_path, json::render(&head, &view)),
             ] {
-                let file = out.join(&path);
-                match write::stage(&file, &bytes).map_err(fail(&file))? {
-                    Some(s) => {
-                        staged.push(s);
-                        archived.written.push(path.clone());
-                    }
-                    None => archived.unchanged += 1,
+                if target.stage(kind, freshness, &path, &bytes)? {
+                    archived.written.push(path.clone());
+                } else {
+                    archived.unchanged += 1;
                 }
                 if all_files {
                     archived.files.push(OutputFile { kind, path, bytes });
@@ -198,51 +188,44 @@ pub fn publish(
         }
         selection.newest_archive = names.last().map(|m| (*m).clone());
     }
-    sync.sync(&staged).map_err(fail(out))?;
-    for s in staged {
-        let path = s.path().to_owned();
-        s.commit().map_err(fail(&path))?;
-    }
+    target.commit()?;
     let mut removed = Vec::new();
     for (feed, month) in kept.into_keys().filter(|k| !current.contains(k)) {
         let (atom_path, json_path) = paths(&feed, &month);
         for path in [atom_path, json_path] {
-            match std::fs::remove_file(out.join(&path)) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(fail(&out.join(&path))(e).into());
-                }
-                _ => archived.removed.push(path),
-            }
+            target.remove(&path)?;
+            archived.removed.push(path);
         }
         removed.push((feed, month));
     }
-    if !archived.written.is_empty() || !archived.removed.is_empty() {
-        for dir in &dirs {
-            write::sync_dir(dir).map_err(fail(dir))?;
-        }
-    }
+    // The removals made lasting.
+    target.commit()?;
     store.record_archives(&now_stamp, &record, &removed)?;
     Ok(archived)
 }
 
-/// Whether every archive document the state records is in `out`.
-pub fn in_place(store: &Store, out: &Path) -> Result<bool, StoreError> {
-    Ok(all_there(out, &store.archives()?.1))
+/// Whether every archive document the state records is at `target`.
+pub fn in_place(store: &Store, target: &dyn Target) -> Result<bool, StoreError> {
+    Ok(all_there(target, &store.archives()?.1))
 }
 
-fn all_there(out: &Path, kept: &[Written]) -> bool {
+fn all_there(target: &dyn Target, kept: &[Written]) -> bool {
     kept.iter().all(|(feed, month, _)| {
         let (atom, json) = paths(feed, month);
-        out.join(atom).exists() && out.join(json).exists()
+        target.has(&atom) && target.has(&json)
     })
 }
 
 /// The archives as they are, none rendered: read back for `serve` with `all_files`.
-fn unchanged(out: &Path, kept: &[Written], all_files: bool) -> Result<Archived, ArchiveError> {
+fn unchanged(
+    target: &dyn Target,
+    kept: &[Written],
+    all_files: bool,
+) -> Result<Archived, ArchiveError> {
     Ok(Archived {
         unchanged: kept.len() * 2,
         files: if all_files {
-            read_back(out, kept)?
+            read_back(target, kept)?
         } else {
             Vec::new()
         },
@@ -250,23 +233,20 @@ fn unchanged(out: &Path, kept: &[Written], all_files: bool) -> Result<Archived, 
     })
 }
 
-/// Every archive document the state records as written, read from `out`: what `serve` answers
-/// with before its first refresh.
-pub fn published(store: &Store, out: &Path) -> Result<Vec<OutputFile>, ArchiveError> {
-    Ok(read_back(out, &store.archives()?.1)?)
+/// Every archive document the state records as written, read from `target`: what `serve`
+/// answers with before its first refresh.
+pub fn published(store: &Store, target: &dyn Target) -> Result<Vec<OutputFile>, ArchiveError> {
+    Ok(read_back(target, &store.archives()?.1)?)
 }
 
-/// The files of `kept` as on disk; one that is missing is left out.
-fn read_back(out: &Path, kept: &[Written]) -> Result<Vec<OutputFile>, PublishError> {
+/// The files of `kept` as published; one that is missing is left out.
+fn read_back(target: &dyn Target, kept: &[Written]) -> Result<Vec<OutputFile>, PublishError> {
     let mut files = Vec::with_capacity(kept.len() * 2);
     for (feed, month, _) in kept {
         let (atom, json) = paths(feed, month);
         for (kind, path) in [(Kind::AtomArchive, atom), (Kind::JsonArchive, json)] {
-            let file = out.join(&path);
-            match std::fs::read(&file) {
-                Ok(bytes) => files.push(OutputFile { kind, path, bytes }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(PublishError { path: file, source }),
+            if let Some(bytes) = target.read(&path)? {
+                files.push(OutputFile { kind, path, bytes });
             }
         }
     }

@@ -5,7 +5,9 @@
 
 pub mod archive;
 mod atom;
+pub mod bucket;
 pub mod catalogue;
+mod dir;
 mod embed;
 pub mod filter;
 mod html;
@@ -14,6 +16,7 @@ pub mod labels;
 mod opml;
 pub mod select;
 pub mod stamp;
+pub mod target;
 pub mod write;
 
 use crate::classify::{Classifier, Topic};
@@ -27,20 +30,36 @@ use chrono_tz::Tz;
 use filter::Filter;
 use labels::Labels;
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use url::Url;
 
 /// The combined feed's slug; `config` refuses it as a topic id.
 pub const ALL: &str = "all";
 
+/// A publish that could not put every file in place; what was there stays.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
-pub struct PublishError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
+pub enum PublishError {
+    #[error("cannot write {}: {source}", path.display())]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// An object store that could not be reached or refused.
+    #[error("{place}: {reason}")]
+    Bucket { place: String, reason: String },
+    /// Uploads that failed after their retries; the next run uploads them.
+    #[error(
+        "{place}: {} could not be uploaded, and will be at the next run: {}; the first failure: {}",
+        if failed.len() == 1 { "1 file".to_owned() } else { format!("{} files", failed.len()) },
+        failed.iter().map(|(key, _)| key.as_str()).collect::<Vec<_>>().join(", "),
+        failed.first().map_or("", |(_, why)| why.as_str())
+    )]
+    Upload {
+        place: String,
+        failed: Vec<(String, String)>,
+    },
 }
 
-/// The site, as `[site]` configures it.
 #[derive(Debug, Clone)]
 pub struct Site {
     pub title: String,
@@ -189,46 +208,30 @@ pub(crate) struct FeedView<'a> {
 /// all, so that it too is stable from run to run.
 pub fn publish(
     settings: &Settings<'_>,
-    out: &Path,
+    target: &mut dyn target::Target,
     feeds: &Feeds,
     empty_updated: DateTime<FixedOffset>,
 ) -> Result<Published, PublishError> {
     let Rendered { files, totals } = render(settings, feeds, empty_updated);
-    let fail = |path: &Path| {
-        let path = path.to_owned();
-        move |source| PublishError { path, source }
-    };
     let mut published = Published::default();
-    let dirs: Vec<PathBuf> = std::iter::once(out.to_owned())
-        .chain(Kind::DIRS.iter().map(|d| out.join(d)))
-        .collect();
-    for dir in &dirs {
-        std::fs::create_dir_all(dir).map_err(fail(dir))?;
-        write::remove_stale_temporaries(dir).map_err(fail(dir))?;
-    }
     // Every change staged before any is put in place: a failure (a full disk) while staging
-    // leaves every published file as it was, and the staged ones are removed as they drop.
-    let sync = write::SyncPoint::open(out).map_err(fail(out))?;
-    let mut staged = Vec::new();
+    // leaves every published file as it was.
     for file in &files {
-        let path = out.join(&file.path);
-        match write::stage(&path, &file.bytes).map_err(fail(&path))? {
-            Some(s) => {
-                staged.push(s);
-                published.written.push(file.path.clone());
-            }
-            None => published.unchanged += 1,
+        if target.stage(file.kind, target::Freshness::Live, &file.path, &file.bytes)? {
+            published.written.push(file.path.clone());
+        } else {
+            published.unchanged += 1;
         }
     }
-    sync.sync(&staged).map_err(fail(out))?;
-    for s in staged {
-        let path = s.path().to_owned();
-        s.commit().map_err(fail(&path))?;
-    }
-    if !published.written.is_empty() {
-        for dir in &dirs {
-            write::sync_dir(dir).map_err(fail(dir))?;
+    target.commit()?;
+    // A feed no longer configured: its files go once the index no longer lists it.
+    let live: std::collections::HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let others = target.others(&live);
+    if !others.is_empty() {
+        for path in &others {
+            target.remove(path)?;
         }
+        target.commit()?;
     }
     published.files = files;
     published.totals = totals;

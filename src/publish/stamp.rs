@@ -3,9 +3,9 @@
 //! the settings as they were, and every file in place, renders and reads back nothing.
 
 use super::catalogue::Kind;
+use super::target::Target;
 use super::{ALL, Settings};
 use sha2::{Digest, Sha256};
-use std::path::Path;
 
 /// Counted up whenever what is rendered from the same entries and settings changes, so that
 /// the stamps of files rendered by an earlier kairan no longer match, whatever its version.
@@ -54,12 +54,11 @@ pub(crate) fn settings_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-/// The stamp of the live files published from the store at `generation` into `out`.
-pub fn of(settings: &Settings<'_>, generation: u64, out: &Path) -> String {
+/// The stamp of the live files published from the store at `generation` to `place` (a
+/// target's [`Target::place`]).
+pub fn of(settings: &Settings<'_>, generation: u64, place: &str) -> String {
     let site = hex(&settings_fingerprint(settings));
-    // Absolute: the same `--out dir` run from another directory is another place.
-    let out = std::path::absolute(out).unwrap_or_else(|_| out.to_owned());
-    format!("{generation}:{site}:{}", out.display())
+    format!("{generation}:{site}:{place}")
 }
 
 /// Every live file's path: each feed's Atom, JSON Feed and embed; the OPML list and the index.
@@ -70,9 +69,9 @@ pub fn live_paths<'a>(settings: &'a Settings<'_>) -> impl Iterator<Item = String
         .chain(Kind::SITE.map(|k| k.path("")))
 }
 
-/// Whether every live file is in `out`.
-pub fn all_present(settings: &Settings<'_>, out: &Path) -> bool {
-    live_paths(settings).all(|path| out.join(path).exists())
+/// Whether every live file is at `target`.
+pub fn all_present(settings: &Settings<'_>, target: &dyn Target) -> bool {
+    live_paths(settings).all(|path| target.has(&path))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -39,6 +39,9 @@ pub(super) async fn healthz(State(app): State<Arc<App>>) -> Response {
         "status": status,
         "last_refresh": time(s.last_refresh),
         "last_success": time(s.last_success),
+        // With several nodes on one state, which one published what is served, and this one.
+        "published_by": s.published_by,
+        "node": crate::store::lock::this_process(),
         "sources": sources,
     });
     let code = if s.last_success.is_some() {

@@ -3,6 +3,7 @@
 //! request never sees half of one; a refresh that fails leaves the last good set served.
 
 mod cache;
+mod follow;
 mod health;
 mod listen;
 mod metrics;
@@ -11,8 +12,10 @@ use crate::config::Config;
 use crate::pipeline::{self, Options, Report};
 use crate::publish::catalogue::Kind;
 use crate::publish::filter::Filter;
+use crate::publish::target::Freshness;
 use crate::publish::{self, Feeds};
-use crate::store::{SourceHealth, Store};
+use crate::store::lock::this_process;
+use crate::store::{LockError, SourceHealth, Store};
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::State;
@@ -56,6 +59,10 @@ struct Snapshot {
     last_success: Option<DateTime<Utc>>,
     last_refresh: Option<DateTime<Utc>>,
     sources: Vec<SourceHealth>,
+    /// The stamp of the publish it shows, and who made it: a node that shares the state with
+    /// others takes their publish when the state's stamp is not this one.
+    stamp: Option<String>,
+    published_by: Option<String>,
 }
 
 struct App {
@@ -67,6 +74,9 @@ struct App {
     cache_control: HeaderValue,
     /// For archive documents, whose content stays: a day.
     archive_cache_control: HeaderValue,
+    /// Held while a snapshot is replaced: by the refresh, or by the follower taking another
+    /// node's publish.
+    replacing: Mutex<()>,
 }
 
 /// Serves until SIGINT or SIGTERM, on `[serve] listen`, refreshing every `[serve] interval`.
@@ -79,15 +89,20 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let addr = listener.local_addr().unwrap_or(addr);
     let interval = config.serve.interval.as_secs();
     let app = Arc::new(App {
-        cache_control: HeaderValue::try_from(format!("public, max-age={interval}"))
+        cache_control: HeaderValue::try_from(Freshness::Live.cache_control(config.serve.interval))
             .expect("digits are a valid header value"),
-        archive_cache_control: HeaderValue::from_static("public, max-age=86400"),
+        archive_cache_control: HeaderValue::try_from(
+            Freshness::Settled.cache_control(config.serve.interval),
+        )
+        .expect("digits are a valid header value"),
         snapshot: ArcSwap::from_pointee(snapshot),
+        replacing: Mutex::new(()),
         metrics: Metrics::default(),
         config,
     });
     tracing::info!("serving http://{addr}/ , refreshing every {interval} s");
     let refresher = tokio::spawn(refresh_loop(app.clone()));
+    let follower = tokio::spawn(follow::follow_loop(app.clone()));
     let limits = app.config.serve.limits;
     let refuse = app.clone();
     let refuse = move |head: &listen::Head<'_>| refusal(&refuse, head);
@@ -95,6 +110,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     // A refresh is stopped at its next wait; its store commit and file writes do not wait,
     // so each is whole or not done.
     refresher.abort();
+    follower.abort();
     Ok(())
 }
 
@@ -113,7 +129,20 @@ impl Snapshot {
             last_success: None,
             last_refresh: None,
             sources: Vec::new(),
+            stamp: None,
+            published_by: None,
         }
+    }
+
+    /// The same files, feeds and health, to be stored in its place with times of its own.
+    fn carried(&self) -> Snapshot {
+        let mut s = Snapshot::new(self.files.clone(), self.feeds.clone(), self.empty_updated);
+        s.last_success = self.last_success;
+        s.last_refresh = self.last_refresh;
+        s.sources = self.sources.clone();
+        s.stamp = self.stamp.clone();
+        s.published_by = self.published_by.clone();
+        s
     }
 
     /// A variant rendered before, by its key (`path?canonical query`).
@@ -173,24 +202,19 @@ async fn variant(
 /// that is there but cannot be read stops `serve` before it listens: serving would refresh into
 /// it, or serve nothing while saying it is up.
 fn initial_snapshot(config: &Config) -> Result<Snapshot, pipeline::Error> {
-    if !config.state_path.exists() {
-        let nothing = Arc::new(Feeds::default());
-        return Ok(Snapshot::new(
-            Files::default(),
-            nothing,
-            Utc::now().fixed_offset(),
-        ));
+    let nothing = || {
+        let feeds = Arc::new(Feeds::default());
+        Snapshot::new(Files::default(), feeds, Utc::now().fixed_offset())
+    };
+    if !config.state.may_exist() {
+        return Ok(nothing());
     }
-    let store = Store::open(&config.state_path)?;
-    let (feeds, empty_updated) = pipeline::select_store(config, &store)?;
-    let mut rendered = publish::render(&config.publishing(), &feeds, empty_updated);
-    // The live feeds link their archives: serve those as last written.
-    let archives = publish::archive::published(&store, &config.output_dir)?;
-    rendered.files.extend(archives);
-    let files = Files::build(&rendered.files, &Files::default(), Utc::now());
-    let mut snapshot = Snapshot::new(files, Arc::new(feeds), empty_updated);
-    snapshot.sources = store.health()?;
-    Ok(snapshot)
+    let store = Store::open(&config.state)?;
+    if store.health()?.is_empty() {
+        // A database made but never refreshed holds nothing published either.
+        return Ok(nothing());
+    }
+    follow::from_store(config, &store, &Files::default())
 }
 
 async fn refresh_loop(app: Arc<App>) {
@@ -206,40 +230,44 @@ async fn refresh_loop(app: Arc<App>) {
         };
         let mut result = pipeline::refresh(&app.config, options).await;
         let took = started.elapsed();
-        // Only this loop stores snapshots, so what it loads is what it replaces.
-        let previous = app.snapshot.load_full();
-        let now = Utc::now();
-        let mut snapshot = match &mut result {
-            Ok(report) => {
-                log_report(report, took);
-                let files = Files::build(&report.published.files, &previous.files, now);
-                // Moved, not copied: the report has no further use for them.
-                let feeds = Arc::new(std::mem::take(&mut report.feeds));
-                let mut s = Snapshot::new(files, feeds, report.empty_updated);
-                s.last_success = Some(now);
-                s.sources = report.health.clone().unwrap_or_default();
-                s
+        if let Err(pipeline::Error::Lock(LockError::Busy { holder, .. })) = &result {
+            // Another node refreshes this state; the follower takes what it publishes.
+            tracing::info!("another kairan refreshes the state ({holder}): serving its feeds");
+        } else {
+            let _replacing = app.replacing.lock().unwrap_or_else(|e| e.into_inner());
+            let previous = app.snapshot.load_full();
+            let now = Utc::now();
+            let mut snapshot = match &mut result {
+                Ok(report) => {
+                    log_report(report, took);
+                    let files = Files::build(&report.published.files, &previous.files, now);
+                    // Moved, not copied: the report has no further use for them.
+                    let feeds = Arc::new(std::mem::take(&mut report.feeds));
+                    let mut s = Snapshot::new(files, feeds, report.empty_updated);
+                    s.last_success = Some(now);
+                    s.sources = report.health.clone().unwrap_or_default();
+                    s.stamp = Some(report.stamp.clone());
+                    let at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                    s.published_by = Some(format!("{} at {at}", this_process()));
+                    s
+                }
+                Err(e) => {
+                    tracing::error!("refresh failed: {e}; the last good feeds stay served");
+                    previous.carried()
+                }
+            };
+            snapshot.last_refresh = Some(now);
+            app.snapshot.store(Arc::new(snapshot));
+            // Counted once what it published is served, so that a count seen means it is there.
+            match &result {
+                Ok(report) => {
+                    let failed: Vec<&str> = report.failures().map(|(s, _)| s.id.as_str()).collect();
+                    let totals = report.published.totals.clone();
+                    app.metrics.refreshed(true, took, &failed, Some(totals));
+                    app.metrics.notified(&report.notified);
+                }
+                Err(_) => app.metrics.refreshed(false, took, &[], None),
             }
-            Err(e) => {
-                tracing::error!("refresh failed: {e}; the last good feeds stay served");
-                let p = &previous;
-                let mut s = Snapshot::new(p.files.clone(), p.feeds.clone(), p.empty_updated);
-                s.last_success = p.last_success;
-                s.sources = p.sources.clone();
-                s
-            }
-        };
-        snapshot.last_refresh = Some(now);
-        app.snapshot.store(Arc::new(snapshot));
-        // Counted once what it published is served, so that a count seen means it is there.
-        match &result {
-            Ok(report) => {
-                let failed: Vec<&str> = report.failures().map(|(s, _)| s.id.as_str()).collect();
-                let totals = report.published.totals.clone();
-                app.metrics.refreshed(true, took, &failed, Some(totals));
-                app.metrics.notified(&report.notified);
-            }
-            Err(_) => app.metrics.refreshed(false, took, &[], None),
         }
         tokio::select! {
             () = tokio::time::sleep(jittered(app.config.serve.interval)) => {}

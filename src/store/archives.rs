@@ -39,6 +39,16 @@ impl Store {
         self.backend.set_note("published", stamp)
     }
 
+    /// Which process published last ([`super::lock::this_process`] and when), as `serve`'s
+    /// `/healthz` tells: with several nodes on one state, whichever held the lock.
+    pub fn published_by(&self) -> Result<Option<String>> {
+        self.backend.note("published_by")
+    }
+
+    pub fn set_published_by(&mut self, who: &str) -> Result<()> {
+        self.backend.set_note("published_by", who)
+    }
+
     /// The archive documents as last written, by feed and month, with the stamp they were
     /// recorded under (see [`Store::record_archives`]).
     pub fn archives(&self) -> Result<(Option<String>, Vec<Written>)> {

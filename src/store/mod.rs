@@ -16,21 +16,23 @@
 
 mod archives;
 mod article;
+pub mod copy;
 pub mod lock;
 pub mod outbox;
+pub mod postgres;
 mod refresh;
 pub mod rules;
 pub mod sqlite;
 
 use crate::fetch::Validators;
-use crate::model::{ArticleDates, Entry, EntryKey, Origin, StoredEntry};
+use crate::model::{Entry, EntryKey, Origin, StoredEntry};
 use crate::source::SourceReport;
 use crate::text::fold;
 use chrono::{DateTime, FixedOffset};
 use rules::article::ArticleState;
-use rules::{First, Known, Revision, Write};
+use rules::{First, Known, Revision};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 pub use archives::Written;
 pub use article::{ArticleEvent, ArticleNote, KeptPage, Page, Reading};
@@ -153,6 +155,21 @@ pub trait Backend: Send {
     ) -> Result<()>;
     /// Removes a message, or records its failure, as `next` says; committed at once.
     fn settle(&mut self, notify: &str, key: &EntryKey, next: &rules::outbox::Next) -> Result<()>;
+    /// The content hash of every object published to `place` (an object store's URL), by key,
+    /// as [`Backend::record_objects`] kept them.
+    fn objects(&self, place: &str) -> Result<HashMap<String, String>>;
+    /// Keeps the hashes of objects just uploaded to `place` and forgets those deleted;
+    /// committed at once.
+    fn record_objects(
+        &mut self,
+        place: &str,
+        put: &[(String, String)],
+        deleted: &[String],
+    ) -> Result<()>;
+    /// A table's rows, `columns` in order (one of [`copy::TABLES`]).
+    fn export(&self, table: &'static str, columns: &'static [&'static str]) -> Result<copy::Rows>;
+    /// Replaces everything in a state that holds no entry with `tables`; all or nothing.
+    fn import(&mut self, tables: &[copy::Rows]) -> Result<()>;
     /// Starts the one transaction of a refresh.
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>>;
 }
@@ -200,17 +217,57 @@ pub trait Transaction {
     fn commit(self: Box<Self>) -> Result<()>;
 }
 
+/// Where a state lives: `[state] path` or `url`, or `--state`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file, the embedded default.
+    File(PathBuf),
+    /// A PostgreSQL database, by its URL (`postgres://` or `postgresql://`), completed from
+    /// the `PG*` variables where it is silent.
+    Postgres(String),
+}
+
+impl Location {
+    /// A URL of a database kairan keeps states in, or else a file's path.
+    pub fn parse(text: &str) -> Location {
+        if postgres::is_url(text) {
+            Location::Postgres(text.to_owned())
+        } else {
+            Location::File(PathBuf::from(text))
+        }
+    }
+
+    /// As messages name it: a path, or the URL without its password.
+    pub fn shown(&self) -> String {
+        match self {
+            Location::File(path) => path.display().to_string(),
+            Location::Postgres(url) => postgres::shown(url),
+        }
+    }
+
+    /// Whether there may be a state there to read: a file that exists, or any database (which
+    /// opening will tell).
+    pub fn may_exist(&self) -> bool {
+        match self {
+            Location::File(path) => path.exists(),
+            Location::Postgres(_) => true,
+        }
+    }
+}
+
 /// The state, in whichever backend it lives.
 pub struct Store {
     backend: Box<dyn Backend>,
 }
 
 impl Store {
-    /// Opens (or creates) the SQLite state at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
-        Ok(Store {
-            backend: Box::new(sqlite::Sqlite::open(path)?),
-        })
+    /// Opens (or creates) the state at `at` and brings its schema up to date.
+    pub fn open(at: &Location) -> Result<Store> {
+        let backend: Box<dyn Backend> = match at {
+            Location::File(path) => Box::new(sqlite::Sqlite::open(path)?),
+            Location::Postgres(url) => Box::new(postgres::Postgres::open(url)?),
+        };
+        Ok(Store { backend })
     }
 
     /// See [`Backend::created`].
@@ -244,127 +301,6 @@ impl Store {
         topics_of: impl Fn(&str, Option<&str>) -> Vec<String>,
     ) -> Result<()> {
         self.backend.retopic(rules, &topics_of)
-    }
-
-    /// Records one refresh in a single transaction: the sources' outcomes, the entries seen and
-    /// what was learned of their articles. `now` stamps first sightings and content changes
-    /// that carry no newer date of their own. New entries, and those whose title or summary
-    /// changed, are classified with `topics_of` (the rules [`Store::topic_rules`] names): the
-    /// others keep their topics. An article read this run dates its entry (by
-    /// [`rules::revise`]) even when the entry is no longer listed.
-    ///
-    /// Each entry that is news for a subscription is queued in the outbox, in the same
-    /// transaction: a new entry from a source read before (a source's first read is an import,
-    /// not news), and one whose listing row changed where the subscription asks for updates. Messages of
-    /// notifications no longer subscribed are removed.
-    pub fn commit(
-        &mut self,
-        now: DateTime<FixedOffset>,
-        refresh: &Refresh<'_>,
-        topics_of: impl Fn(&Entry) -> Vec<String>,
-    ) -> Result<Changes> {
-        let Refresh {
-            sources,
-            entries,
-            articles,
-            subscriptions,
-        } = *refresh;
-        let read: HashMap<&EntryKey, ArticleDates> = articles
-            .iter()
-            .filter_map(|n| Some((&n.key, n.article()?.dates)))
-            .collect();
-        let mut tx = self.backend.begin()?;
-        let mut read_before = std::collections::HashSet::new();
-        for report in sources {
-            if !subscriptions.is_empty() && tx.read_before(&report.id)? {
-                read_before.insert(report.id.as_str());
-            }
-            tx.record_source(report, now)?;
-        }
-        let mut changes = Changes::default();
-        // Whether what a feed shows of an entry was written (its row, topics, rows, article).
-        let mut touched = false;
-        let queue = |tx: &mut Box<dyn Transaction + '_>, key, topics: &[String], event| {
-            let mut queued = 0;
-            for s in subscriptions.iter().filter(|s| s.wants(topics, event)) {
-                tx.enqueue(&s.notify, key, event, now)?;
-                queued += 1;
-            }
-            Ok::<usize, StoreError>(queued)
-        };
-        // In key order, the index pages each entry touches are those of the one before.
-        let mut in_order: Vec<&Entry> = entries.iter().collect();
-        in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        for e in in_order {
-            let fresh = read.get(&e.key);
-            let Some(known) = tx.known(&e.key)? else {
-                let first = rules::first(e, fresh.unwrap_or(&ArticleDates::default()), now);
-                let topics = topics_of(e);
-                tx.insert(e, &first, &topics, now)?;
-                changes.new += 1;
-                touched = true;
-                if e.origins
-                    .iter()
-                    .any(|o| read_before.contains(o.source.as_str()))
-                {
-                    changes.queued += queue(&mut tx, &e.key, &topics, Event::New)?;
-                }
-                continue;
-            };
-            let article = fresh.copied().unwrap_or(known.article);
-            let revision = rules::revise(&known, e, &article, now, &topics_of);
-            touched |= revision.write == Write::Row || revision.topics_moved;
-            match revision.write {
-                Write::Row => tx.update(e, &revision, now)?,
-                Write::LastSeen => tx.seen(&e.key, now)?,
-                Write::Nothing => {}
-            }
-            changes.updated += usize::from(revision.changed);
-            // An update is news when the listing says so; an article read (a rule turned on or
-            // changed) would otherwise announce every stored entry again.
-            let listing_changed = known.title != e.title
-                || known.link != e.link
-                || known.summary != e.summary
-                || known.source_date != revision.source_date;
-            if listing_changed {
-                changes.queued += queue(&mut tx, &e.key, &revision.topics, Event::Updated)?;
-            }
-            if revision.topics_moved {
-                tx.move_topics(&e.key, &known, &revision)?;
-            }
-            let was = tx.rows(&e.key)?;
-            for (source, positions) in rules::moved_rows(&was, &e.origins) {
-                tx.set_rows(&e.key, source, &positions)?;
-                touched = true;
-            }
-        }
-        let listed: std::collections::HashSet<&EntryKey> = entries.iter().map(|e| &e.key).collect();
-        for note in articles {
-            // An entry no longer listed whose kept page was read again: its dates may move.
-            if let (false, Some(dates)) = (listed.contains(&note.key), read.get(&note.key))
-                && let Some(known) = tx.known(&note.key)?
-            {
-                let seen = rules::as_listed(&note.key, &known);
-                let revision = rules::revise(&known, &seen, dates, now, |_| known.topics.clone());
-                if revision.write == Write::Row {
-                    touched = true;
-                    tx.redate(&note.key, &revision)?;
-                    changes.updated += usize::from(revision.changed);
-                    if revision.topics_moved {
-                        tx.move_topics(&note.key, &known, &revision)?;
-                    }
-                }
-            }
-            touched |= note.read().is_some();
-            tx.article(note, now)?;
-        }
-        let keep: Vec<&str> = subscriptions.iter().map(|s| s.notify.as_str()).collect();
-        tx.unsubscribe(&keep)?;
-        if touched {
-            tx.touch()?;
-        }
-        tx.commit()?;
-        Ok(changes)
     }
 
     /// See [`Backend::articles`].
@@ -416,5 +352,34 @@ impl Store {
     /// Every stored entry, newest first (by `updated`, then `published`, then id).
     pub fn entries(&self) -> Result<Vec<StoredEntry>> {
         self.backend.entries()
+    }
+
+    /// See [`Backend::objects`].
+    pub fn objects(&self, place: &str) -> Result<HashMap<String, String>> {
+        self.backend.objects(place)
+    }
+
+    /// See [`Backend::record_objects`].
+    pub fn record_objects(
+        &mut self,
+        place: &str,
+        put: &[(String, String)],
+        deleted: &[String],
+    ) -> Result<()> {
+        self.backend.record_objects(place, put, deleted)
+    }
+
+    /// See [`Backend::export`].
+    pub fn export(
+        &self,
+        table: &'static str,
+        columns: &'static [&'static str],
+    ) -> Result<copy::Rows> {
+        self.backend.export(table, columns)
+    }
+
+    /// See [`Backend::import`].
+    pub fn import(&mut self, tables: &[copy::Rows]) -> Result<()> {
+        self.backend.import(tables)
     }
 }

@@ -1,8 +1,12 @@
-//! What one refresh brings to the store, and what it changed there.
+//! What one refresh brings to the store, what it changed there, and how it is committed: the
+//! rules applied to each entry, through whichever backend holds the state.
 
-use super::{ArticleNote, Subscription};
-use crate::model::Entry;
+use super::rules::{self, Write};
+use super::{ArticleNote, Event, Store, StoreError, Subscription, Transaction};
+use crate::model::{ArticleDates, Entry, EntryKey};
 use crate::source::SourceReport;
+use chrono::{DateTime, FixedOffset};
+use std::collections::HashMap;
 
 /// What one refresh brings to the store.
 #[derive(Debug, Clone, Copy)]
@@ -37,4 +41,127 @@ pub struct Changes {
     pub updated: usize,
     /// Notifications queued in the outbox.
     pub queued: usize,
+}
+
+impl Store {
+    /// Records one refresh in a single transaction: the sources' outcomes, the entries seen and
+    /// what was learned of their articles. `now` stamps first sightings and content changes
+    /// that carry no newer date of their own. New entries, and those whose title or summary
+    /// changed, are classified with `topics_of` (the rules [`Store::topic_rules`] names): the
+    /// others keep their topics. An article read this run dates its entry (by
+    /// [`rules::revise`]) even when the entry is no longer listed.
+    ///
+    /// Each entry that is news for a subscription is queued in the outbox, in the same
+    /// transaction: a new entry from a source read before (a source's first read is an import,
+    /// not news), and one whose listing row changed where the subscription asks for updates. Messages of
+    /// notifications no longer subscribed are removed.
+    pub fn commit(
+        &mut self,
+        now: DateTime<FixedOffset>,
+        refresh: &Refresh<'_>,
+        topics_of: impl Fn(&Entry) -> Vec<String>,
+    ) -> super::Result<Changes> {
+        let Refresh {
+            sources,
+            entries,
+            articles,
+            subscriptions,
+        } = *refresh;
+        let read: HashMap<&EntryKey, ArticleDates> = articles
+            .iter()
+            .filter_map(|n| Some((&n.key, n.article()?.dates)))
+            .collect();
+        let mut tx = self.backend.begin()?;
+        let mut read_before = std::collections::HashSet::new();
+        for report in sources {
+            if !subscriptions.is_empty() && tx.read_before(&report.id)? {
+                read_before.insert(report.id.as_str());
+            }
+            tx.record_source(report, now)?;
+        }
+        let mut changes = Changes::default();
+        // Whether what a feed shows of an entry was written (its row, topics, rows, article).
+        let mut touched = false;
+        let queue = |tx: &mut Box<dyn Transaction + '_>, key, topics: &[String], event| {
+            let mut queued = 0;
+            for s in subscriptions.iter().filter(|s| s.wants(topics, event)) {
+                tx.enqueue(&s.notify, key, event, now)?;
+                queued += 1;
+            }
+            Ok::<usize, StoreError>(queued)
+        };
+        // In key order, the index pages each entry touches are those of the one before.
+        let mut in_order: Vec<&Entry> = entries.iter().collect();
+        in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        for e in in_order {
+            let fresh = read.get(&e.key);
+            let Some(known) = tx.known(&e.key)? else {
+                let first = rules::first(e, fresh.unwrap_or(&ArticleDates::default()), now);
+                let topics = topics_of(e);
+                tx.insert(e, &first, &topics, now)?;
+                changes.new += 1;
+                touched = true;
+                if e.origins
+                    .iter()
+                    .any(|o| read_before.contains(o.source.as_str()))
+                {
+                    changes.queued += queue(&mut tx, &e.key, &topics, Event::New)?;
+                }
+                continue;
+            };
+            let article = fresh.copied().unwrap_or(known.article);
+            let revision = rules::revise(&known, e, &article, now, &topics_of);
+            touched |= revision.write == Write::Row || revision.topics_moved;
+            match revision.write {
+                Write::Row => tx.update(e, &revision, now)?,
+                Write::LastSeen => tx.seen(&e.key, now)?,
+                Write::Nothing => {}
+            }
+            changes.updated += usize::from(revision.changed);
+            // An update is news when the listing says so; an article read (a rule turned on or
+            // changed) would otherwise announce every stored entry again.
+            let listing_changed = known.title != e.title
+                || known.link != e.link
+                || known.summary != e.summary
+                || known.source_date != revision.source_date;
+            if listing_changed {
+                changes.queued += queue(&mut tx, &e.key, &revision.topics, Event::Updated)?;
+            }
+            if revision.topics_moved {
+                tx.move_topics(&e.key, &known, &revision)?;
+            }
+            let was = tx.rows(&e.key)?;
+            for (source, positions) in rules::moved_rows(&was, &e.origins) {
+                tx.set_rows(&e.key, source, &positions)?;
+                touched = true;
+            }
+        }
+        let listed: std::collections::HashSet<&EntryKey> = entries.iter().map(|e| &e.key).collect();
+        for note in articles {
+            // An entry no longer listed whose kept page was read again: its dates may move.
+            if let (false, Some(dates)) = (listed.contains(&note.key), read.get(&note.key))
+                && let Some(known) = tx.known(&note.key)?
+            {
+                let seen = rules::as_listed(&note.key, &known);
+                let revision = rules::revise(&known, &seen, dates, now, |_| known.topics.clone());
+                if revision.write == Write::Row {
+                    touched = true;
+                    tx.redate(&note.key, &revision)?;
+                    changes.updated += usize::from(revision.changed);
+                    if revision.topics_moved {
+                        tx.move_topics(&note.key, &known, &revision)?;
+                    }
+                }
+            }
+            touched |= note.read().is_some();
+            tx.article(note, now)?;
+        }
+        let keep: Vec<&str> = subscriptions.iter().map(|s| s.notify.as_str()).collect();
+        tx.unsubscribe(&keep)?;
+        if touched {
+            tx.touch()?;
+        }
+        tx.commit()?;
+        Ok(changes)
+    }
 }

@@ -173,13 +173,15 @@ fn failed(
     .map(drop)
 }
 
-fn deflate(bytes: &[u8]) -> Vec<u8> {
+/// A page as kept: zlib-compressed, the same bytes in either backend.
+pub(in crate::store) fn deflate(bytes: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), Compression::default());
     z.write_all(bytes).expect("writing to memory cannot fail");
     z.finish().expect("writing to memory cannot fail")
 }
 
-fn inflate(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+/// A kept page as it came.
+pub(in crate::store) fn inflate(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     flate2::read::ZlibDecoder::new(bytes).read_to_end(&mut out)?;
     Ok(out)

@@ -76,8 +76,9 @@ pub(super) fn origins(conn: &Connection, key: &EntryKey) -> rusqlite::Result<Vec
     .collect()
 }
 
-/// The columns [`stored_entry`] reads, of `entries e` left-joined with `articles a`.
-pub(super) const STORED_ENTRY_COLUMNS: &str = "e.id, e.key, e.title, e.link, e.summary, \
+/// The columns [`stored_entry`] reads, of `entries e` left-joined with `articles a`; the
+/// PostgreSQL backend reads the same.
+pub(in crate::store) const STORED_ENTRY_COLUMNS: &str = "e.id, e.key, e.title, e.link, e.summary, \
      e.published, e.updated, (SELECT min(s.source) FROM entry_sources s WHERE s.key = e.key), \
      a.content, a.excerpt";
 

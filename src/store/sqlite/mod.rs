@@ -5,9 +5,10 @@
 //! documents are made of).
 
 mod archives;
-mod articles;
+pub(in crate::store) mod articles;
+mod copy;
 mod entries;
-mod feeds;
+pub(in crate::store) mod feeds;
 mod outbox;
 mod schema;
 mod sources;
@@ -314,6 +315,39 @@ impl Backend for Sqlite {
         outbox::settle(&self.conn, notify, key, next).map_err(self.fail())
     }
 
+    fn objects(&self, place: &str) -> Result<std::collections::HashMap<String, String>> {
+        copy::objects(&self.conn, place).map_err(self.fail())
+    }
+
+    fn record_objects(
+        &mut self,
+        place: &str,
+        put: &[(String, String)],
+        deleted: &[String],
+    ) -> Result<()> {
+        let recorded = copy::record_objects(&mut self.conn, place, put, deleted);
+        recorded.map_err(|e| error(&self.conn, &self.state, e))
+    }
+
+    fn export(
+        &self,
+        table: &'static str,
+        columns: &'static [&'static str],
+    ) -> Result<super::copy::Rows> {
+        copy::export(&self.conn, table, columns).map_err(self.fail())
+    }
+
+    fn import(&mut self, tables: &[super::copy::Rows]) -> Result<()> {
+        match copy::import(&mut self.conn, tables) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StoreError::new(
+                self.state.clone(),
+                "already holds entries: copy into a new state, or one with no entry",
+            )),
+            Err(e) => Err(error(&self.conn, &self.state, e)),
+        }
+    }
+
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>> {
         let Sqlite { conn, state } = self;
         let tx = conn
@@ -351,7 +385,7 @@ mod tests {
             )
             .unwrap();
         }
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open(&super::super::Location::File(path.clone())).unwrap();
         assert_eq!(store.topic_rules().unwrap(), None);
         assert_eq!(store.feed(Some("scam"), 10).unwrap().total, 0);
         store

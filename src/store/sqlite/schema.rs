@@ -136,6 +136,16 @@ pub(super) const MIGRATIONS: &[&str] = &[
     DROP INDEX entries_by_updated;
     CREATE INDEX entries_by_updated ON entries (updated_ts DESC, key, rev);
 ",
+    "
+    -- What an object store holds of the output: each object's SHA-256 as last uploaded, by
+    -- the bucket's URL and key, so that a run uploads only what changed and never lists it.
+    CREATE TABLE objects (
+        place TEXT NOT NULL,
+        key TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (place, key)
+    ) WITHOUT ROWID;
+",
 ];
 
 /// How long a statement waits for another process's write before failing.
