@@ -9,7 +9,7 @@ use chrono::DateTime;
 use kairan::Config;
 use kairan::config::SourceKind;
 use kairan::pipeline::{publish_store, remember};
-use kairan::store::Store;
+use kairan::store::{Location, Store};
 use std::path::PathBuf;
 
 use crate::common::{files_under, fixture, root};
@@ -44,7 +44,7 @@ fn published_files_for_the_seed_fixtures_are_pinned() {
     let entries = seed_entries(&config);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("public");
-    let mut store = Store::open(&dir.path().join("kairan.db")).unwrap();
+    let mut store = Store::open(&Location::File(dir.path().join("kairan.db"))).unwrap();
     let now = DateTime::parse_from_rfc3339("2026-11-25T10:00:00+09:00").unwrap();
     let mut runs = Vec::new();
     for _ in 0..2 {

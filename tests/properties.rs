@@ -11,7 +11,7 @@ use kairan::classify::Folded;
 use kairan::dedup::{Merge, dedup};
 use kairan::model::{Entry, EntryKey, RawDate, RawRow};
 use kairan::pipeline::{publish_store, remember};
-use kairan::store::Store;
+use kairan::store::{Location, Store};
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::collections::BTreeMap;
@@ -214,7 +214,7 @@ struct Case {
 impl Case {
     fn new() -> Case {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("kairan.db")).unwrap();
+        let store = Store::open(&Location::File(dir.path().join("kairan.db"))).unwrap();
         Case {
             config: Config::parse(CONFIG, "properties.toml").unwrap(),
             dir,

@@ -388,14 +388,8 @@ fn a_new_topic_rule_reaches_entries_that_left_the_listing() {
         + "\n[[topic]]\nid = \"reuse\"\ntitle = \"使い回し\"\nany = [\"使い回し\"]\n";
     std::fs::write(&config, text).unwrap();
     let topics = || {
-        let state = ws.state();
-        let args = [
-            "topics",
-            "--config",
-            "kairan.toml",
-            "--state",
-            state.to_str().unwrap(),
-        ];
+        let state = ws.state_arg();
+        let args = ["topics", "--config", "kairan.toml", "--state", &state];
         let out = kairan(&ws.dir, &args);
         assert_status(&out, 0);
         String::from_utf8(out.stdout).unwrap()

@@ -18,5 +18,6 @@ mod layout;
 mod notify;
 mod properties;
 mod run;
+mod scaleout;
 mod serve;
 mod suggest;

@@ -249,7 +249,7 @@ fn check_shows_what_would_be_sent_and_sends_nothing() {
     );
     let check = |json: bool| {
         let mut args = vec!["check", "--config", "kairan.toml", "--state"];
-        let state = ws.state().display().to_string();
+        let state = ws.state_arg();
         args.push(&state);
         if json {
             args.push("--json");

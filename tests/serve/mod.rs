@@ -5,11 +5,12 @@
 //! `routes` holds what is answered: routes, headers, statuses, JSON Feed, embeds, health and
 //! metrics. `process` holds serve over time: refreshes, signals, and pages in a browser.
 //! `limits` holds clients that misbehave: slow, idle, oversized, too many; `filters` the
-//! feeds narrowed by a query. The
+//! feeds narrowed by a query; `nodes` several servers on one state. The
 //! client, the served process and the upstream both use are here.
 
 mod filters;
 mod limits;
+mod nodes;
 mod process;
 mod routes;
 
