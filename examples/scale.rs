@@ -5,12 +5,15 @@
 //! `/usr/bin/time -v`: wall time, CPU time, peak resident memory.
 //!
 //!   cargo build --release && cargo run --release --example scale -- [--rows M] [--stages]
-//!       [--articles] [--no-archives] [N ...]
+//!       [--articles] [--no-archives] [--postgres URL] [--bucket s3://BUCKET/PREFIX/] [N ...]
 //!
 //! `--stages` also prints kairan's debug account of each run's stages. `--articles` gives every
 //! source an article rule (every row links a page of its own, served by the same hosts) and
 //! lets a run read them all; the table then also counts article requests and the most
 //! requests one host had in flight at once. `--no-archives` sets `[output] archives = false`.
+//! `--postgres` keeps each size's state in a new database on that server (made, dropped first
+//! if there; the URL names the server, its database is ignored), and `--bucket` publishes to a
+//! new prefix under that one, credentials and endpoint from the AWS environment.
 //! Defaults: M = 100, N = 10 100 1000. Prints a Markdown table (BENCHMARKS.md has the figures).
 
 use std::collections::HashMap;
@@ -49,6 +52,8 @@ fn main() {
     let mut stages = false;
     let mut articles = false;
     let mut archives = true;
+    let mut postgres: Option<String> = None;
+    let mut bucket: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -56,6 +61,8 @@ fn main() {
             "--stages" => stages = true,
             "--articles" => articles = true,
             "--no-archives" => archives = false,
+            "--postgres" => postgres = Some(args.next().expect("--postgres URL")),
+            "--bucket" => bucket = Some(args.next().expect("--bucket s3://BUCKET/PREFIX/")),
             n => sizes.push(n.parse::<usize>().expect("N: a number of listings")),
         }
     }
@@ -99,6 +106,17 @@ fn main() {
             config_text(&root, &ports, n, articles.then_some(rows), archives),
         )
         .unwrap();
+        let mut places = Vec::new();
+        if let Some(server) = &postgres {
+            places.push("--state".to_owned());
+            places.push(new_database(server, &format!("kairan_scale_{n}x{rows}")));
+        }
+        if let Some(bucket) = &bucket {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            let stamp = now.map_or(0, |d| d.as_secs());
+            places.push("--out".to_owned());
+            places.push(format!("{bucket}scale-{n}x{rows}-{stamp}/"));
+        }
         for run in ["cold", "warm, unchanged", "warm, 1% of rows changed"] {
             if run.starts_with("warm, 1%") {
                 let mut p = pages.write().unwrap();
@@ -112,7 +130,7 @@ fn main() {
             flights
                 .iter()
                 .for_each(|f| f.max.store(0, Ordering::SeqCst));
-            let m = measure(&kairan, &dir, &config);
+            let m = measure(&kairan, &dir, &config, &places);
             if stages {
                 eprintln!("{n} × {rows}, {run}:\n{}", m.stages);
             }
@@ -328,6 +346,26 @@ fn connection(
     }
 }
 
+/// A new, empty database `name` on the server of `server` (dropped first if it is there), and
+/// its URL.
+fn new_database(server: &str, name: &str) -> String {
+    let url = url::Url::parse(server).expect("--postgres: a postgres:// URL");
+    let mut admin = url.clone();
+    admin.set_path("/postgres");
+    let mut client = postgres::Client::connect(admin.as_str(), postgres::NoTls)
+        .unwrap_or_else(|e| panic!("--postgres {server}: {e}"));
+    // One statement at a time: neither may run inside a transaction block.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client.batch_execute(&sql).unwrap();
+    }
+    let mut made = url;
+    made.set_path(&format!("/{name}"));
+    made.to_string()
+}
+
 struct Measured {
     wall: f64,
     cpu: f64,
@@ -337,12 +375,13 @@ struct Measured {
     stages: String,
 }
 
-fn measure(kairan: &Path, dir: &Path, config: &Path) -> Measured {
+fn measure(kairan: &Path, dir: &Path, config: &Path, places: &[String]) -> Measured {
     let out = Command::new("/usr/bin/time")
         .arg("-v")
         .arg(kairan)
         .args(["run", "-v", "--config"])
         .arg(config)
+        .args(places)
         .env("KAIRAN_LOG", "kairan=debug")
         .current_dir(dir)
         .output()

@@ -148,9 +148,12 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         articles: &articles.notes,
         subscriptions: &config.subscriptions(),
     };
-    let changes = remember(config, &mut store, now, &refresh)?;
+    // Each a run of blocking database work: taken off the async threads once, not per
+    // statement (a database's client otherwise hands its worker over at every round trip).
+    let changes = crate::runtime::blocking(|| remember(config, &mut store, now, &refresh))?;
     timed("classified and stored");
-    let publishing = publish_all(config, &mut store, options.all_files);
+    let publishing =
+        crate::runtime::blocking(|| publish_all(config, &mut store, options.all_files));
     timed("published");
     // The entries are stored: their news goes out even when the files could not be written.
     let notified = notify::deliver(&config.notifying(), &mut store, now).await?;

@@ -181,6 +181,17 @@ pub trait Transaction {
     /// Records how a source's read went at `now`.
     fn record_source(&mut self, report: &SourceReport, now: DateTime<FixedOffset>) -> Result<()>;
     fn known(&mut self, key: &EntryKey) -> Result<Option<Known>>;
+    /// [`Transaction::known`] of each of `keys`, for those the state holds: a backend with a
+    /// round trip to pay per statement reads them together.
+    fn known_all(&mut self, keys: &[&EntryKey]) -> Result<HashMap<EntryKey, Known>> {
+        let mut known = HashMap::with_capacity(keys.len());
+        for &key in keys {
+            if let Some(k) = self.known(key)? {
+                known.insert(key.clone(), k);
+            }
+        }
+        Ok(known)
+    }
     /// Stores a new entry with its topics and rows.
     fn insert(
         &mut self,
@@ -212,6 +223,12 @@ pub trait Transaction {
     fn move_topics(&mut self, key: &EntryKey, was: &Known, r: &Revision) -> Result<()>;
     /// The rows an entry was read from, as (source, position).
     fn rows(&mut self, key: &EntryKey) -> Result<Vec<(String, usize)>>;
+    /// [`Transaction::rows`] of each of `keys`, as [`Transaction::known_all`] reads.
+    fn rows_all(&mut self, keys: &[&EntryKey]) -> Result<HashMap<EntryKey, Vec<(String, usize)>>> {
+        keys.iter()
+            .map(|&key| Ok((key.clone(), self.rows(key)?)))
+            .collect()
+    }
     /// Replaces an entry's rows in one source.
     fn set_rows(&mut self, key: &EntryKey, source: &str, positions: &[usize]) -> Result<()>;
     fn commit(self: Box<Self>) -> Result<()>;

@@ -93,9 +93,17 @@ impl Store {
         // In key order, the index pages each entry touches are those of the one before.
         let mut in_order: Vec<&Entry> = entries.iter().collect();
         in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        // Read up front: keys are unique in a refresh, so no write below changes another
+        // entry's answer.
+        let keys: Vec<&EntryKey> = in_order.iter().map(|e| &e.key).collect();
+        let mut known_all = tx.known_all(&keys)?;
+        let known_keys: Vec<&EntryKey> = (keys.iter().copied())
+            .filter(|k| known_all.contains_key(*k))
+            .collect();
+        let mut rows_all = tx.rows_all(&known_keys)?;
         for e in in_order {
             let fresh = read.get(&e.key);
-            let Some(known) = tx.known(&e.key)? else {
+            let Some(known) = known_all.remove(&e.key) else {
                 let first = rules::first(e, fresh.unwrap_or(&ArticleDates::default()), now);
                 let topics = topics_of(e);
                 tx.insert(e, &first, &topics, now)?;
@@ -130,7 +138,7 @@ impl Store {
             if revision.topics_moved {
                 tx.move_topics(&e.key, &known, &revision)?;
             }
-            let was = tx.rows(&e.key)?;
+            let was = rows_all.remove(&e.key).unwrap_or_default();
             for (source, positions) in rules::moved_rows(&was, &e.origins) {
                 tx.set_rows(&e.key, source, &positions)?;
                 touched = true;

@@ -64,6 +64,20 @@ fn a_postgres_state_publishes_what_a_state_file_does_byte_for_byte() {
     let status = on_db.status();
     assert_status(&status, 0);
     assert!(String::from_utf8_lossy(&status.stdout).contains("anshin"));
+    // The database from the environment, as a unit's EnvironmentFile gives it, over the file.
+    let topics = on_db
+        .kairan()
+        .args(["topics", "--config", "kairan.toml"])
+        .env("KAIRAN_STATE_URL", on_db.state_url.as_deref().unwrap())
+        .output()
+        .unwrap();
+    assert_status(&topics, 0);
+    let listed = String::from_utf8_lossy(&topics.stdout);
+    assert!(listed.contains("sms") && listed.contains(" 3 "), "{listed}");
+    assert!(
+        !on_db.dir.join("kairan.db").exists(),
+        "no state file was made"
+    );
 }
 
 #[test]

@@ -1,14 +1,14 @@
 //! A refresh's writes: entries, their topics and their rows, in one transaction; and
 //! classifying every stored entry again when the topic rules change.
 
+use super::batch::{self, NewEntries};
 use super::{Db, Fallible, archives, articles, failure, outbox, sources};
-use crate::model::{ArticleDates, Entry, EntryKey};
+use crate::model::{Entry, EntryKey};
 use crate::source::SourceReport;
-use crate::store::rules::{
-    First, Known, Revision, format_time, parse_time, topic_ids, topics_column,
-};
+use crate::store::rules::{First, Known, Revision, format_time, topics_column};
 use crate::store::{ArticleNote, Event, Result, TopicsOf, Transaction};
 use chrono::{DateTime, FixedOffset};
+use std::collections::HashMap;
 
 /// The transaction of one refresh, begun by [`super::Postgres`]'s `begin`. Its statements are
 /// the connection's, prepared once and reused. Dropped uncommitted, it rolls back.
@@ -17,6 +17,8 @@ pub(super) struct Refresh<'a> {
     state: &'a str,
     /// Begun and neither committed nor rolled back.
     open: bool,
+    /// New entries held for writing together; written before any other statement.
+    new: NewEntries,
 }
 
 impl<'a> Refresh<'a> {
@@ -26,13 +28,18 @@ impl<'a> Refresh<'a> {
             db,
             state,
             open: true,
+            new: NewEntries::default(),
         }
     }
 
-    /// Runs `f` on the connection, where the driver may block.
+    /// Runs `f` on the connection, where the driver may block, after the new entries held.
     fn run<T>(&mut self, f: impl FnOnce(&mut Db) -> Fallible<T>) -> Result<T> {
-        let db = &mut *self.db;
-        crate::runtime::blocking(|| f(db)).map_err(|e| failure(self.state, e))
+        let (db, new) = (&mut *self.db, &mut self.new);
+        crate::runtime::blocking(|| {
+            new.write(db)?;
+            f(db)
+        })
+        .map_err(|e| failure(self.state, e))
     }
 }
 
@@ -99,32 +106,11 @@ impl Transaction for Refresh<'_> {
     }
 
     fn known(&mut self, key: &EntryKey) -> Result<Option<Known>> {
-        self.run(|db| {
-            let Some(r) = db.query_opt(
-                "SELECT e.title, e.link, e.summary, e.source_date, e.published, e.updated,
-                     e.last_seen, e.topics, a.published, a.updated
-                 FROM entries e LEFT JOIN articles a ON a.key = e.key WHERE e.key = $1",
-                &[&key.0],
-            )?
-            else {
-                return Ok(None);
-            };
-            let time = |t: Option<String>| t.map(|t| parse_time(&t));
-            Ok(Some(Known {
-                title: r.try_get(0)?,
-                link: r.try_get(1)?,
-                summary: r.try_get(2)?,
-                source_date: r.try_get(3)?,
-                published: parse_time(r.try_get(4)?),
-                updated: parse_time(r.try_get(5)?),
-                last_seen: parse_time(r.try_get(6)?),
-                topics: topic_ids(r.try_get(7)?),
-                article: ArticleDates {
-                    published: time(r.try_get(8)?),
-                    updated: time(r.try_get(9)?),
-                },
-            }))
-        })
+        self.run(|db| Ok(batch::known(db, &[key])?.remove(key)))
+    }
+
+    fn known_all(&mut self, keys: &[&EntryKey]) -> Result<HashMap<EntryKey, Known>> {
+        self.run(|db| batch::known(db, keys))
     }
 
     fn insert(
@@ -134,31 +120,11 @@ impl Transaction for Refresh<'_> {
         topics: &[String],
         now: DateTime<FixedOffset>,
     ) -> Result<()> {
-        self.run(|db| {
-            db.execute(
-                "INSERT INTO entries (key, id, title, link, summary, source_date, published,
-                 updated, updated_ts, last_seen, topics)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                &[
-                    &e.key.0,
-                    &first.id,
-                    &e.title,
-                    &e.link,
-                    &e.summary,
-                    &first.source_date,
-                    &format_time(first.published),
-                    &format_time(first.updated),
-                    &first.updated.timestamp(),
-                    &format_time(now),
-                    &topics_column(topics),
-                ],
-            )?;
-            add_topics(db, &e.key, topics, first.updated.timestamp())?;
-            for o in &e.origins {
-                add_row(db, &e.key, &o.source, o.position)?;
-            }
-            Ok(())
-        })
+        self.new.push(e, first, topics, now);
+        if self.new.len() >= batch::AT_ONCE {
+            self.run(|_| Ok(()))?;
+        }
+        Ok(())
     }
 
     fn update(&mut self, e: &Entry, r: &Revision, now: DateTime<FixedOffset>) -> Result<()> {
@@ -234,16 +200,11 @@ impl Transaction for Refresh<'_> {
     }
 
     fn rows(&mut self, key: &EntryKey) -> Result<Vec<(String, usize)>> {
-        self.run(|db| {
-            db.query(
-                "SELECT source, position FROM entry_sources WHERE key = $1
-                 ORDER BY source, position",
-                &[&key.0],
-            )?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as usize)))
-            .collect()
-        })
+        self.run(|db| Ok(batch::rows(db, &[key])?.remove(key).unwrap_or_default()))
+    }
+
+    fn rows_all(&mut self, keys: &[&EntryKey]) -> Result<HashMap<EntryKey, Vec<(String, usize)>>> {
+        self.run(|db| batch::rows(db, keys))
     }
 
     fn set_rows(&mut self, key: &EntryKey, source: &str, positions: &[usize]) -> Result<()> {

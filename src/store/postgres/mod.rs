@@ -16,6 +16,7 @@
 
 mod archives;
 mod articles;
+mod batch;
 mod connect;
 mod copy;
 mod entries;
