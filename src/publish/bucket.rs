@@ -25,8 +25,10 @@ use std::time::Duration;
 
 /// Uploads in flight at once.
 const AT_ONCE: usize = 8;
-/// Files held for upload before they are sent: bounds the memory a large publish takes.
+/// Files, and bytes, held for upload before they are sent: bound the memory a large publish
+/// takes (a month of a large feed's history is megabytes).
 const BATCH: usize = 64;
+const BATCH_BYTES: usize = 16 << 20;
 
 /// `s3://bucket/prefix/`, as written in `[output] url` or `--out`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,7 +259,8 @@ impl Target for Bucket {
             .pending
             .iter()
             .filter(|p| !Kind::SITE.contains(&p.kind));
-        if held.count() >= BATCH {
+        let (count, bytes) = held.fold((0, 0), |(n, b), p| (n + 1, b + p.bytes.len()));
+        if count >= BATCH || bytes >= BATCH_BYTES {
             self.flush(false)?;
         }
         Ok(true)

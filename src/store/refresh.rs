@@ -43,6 +43,9 @@ pub struct Changes {
     pub queued: usize,
 }
 
+/// Entries whose stored state is read at once: a slice of a refresh, not all of it.
+const READ_AHEAD: usize = 1000;
+
 impl Store {
     /// Records one refresh in a single transaction: the sources' outcomes, the entries seen and
     /// what was learned of their articles. `now` stamps first sightings and content changes
@@ -93,15 +96,20 @@ impl Store {
         // In key order, the index pages each entry touches are those of the one before.
         let mut in_order: Vec<&Entry> = entries.iter().collect();
         in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        // Read up front: keys are unique in a refresh, so no write below changes another
-        // entry's answer.
-        let keys: Vec<&EntryKey> = in_order.iter().map(|e| &e.key).collect();
-        let mut known_all = tx.known_all(&keys)?;
-        let known_keys: Vec<&EntryKey> = (keys.iter().copied())
-            .filter(|k| known_all.contains_key(*k))
-            .collect();
-        let mut rows_all = tx.rows_all(&known_keys)?;
-        for e in in_order {
+        // What the state knows is read ahead a slice at a time: keys are unique in a refresh,
+        // so no write below changes another entry's answer, and a slice bounds the memory.
+        let mut known_all = HashMap::new();
+        let mut rows_all = HashMap::new();
+        for (i, e) in in_order.iter().enumerate() {
+            if i % READ_AHEAD == 0 {
+                let end = (i + READ_AHEAD).min(in_order.len());
+                let keys: Vec<&EntryKey> = in_order[i..end].iter().map(|e| &e.key).collect();
+                known_all = tx.known_all(&keys)?;
+                let known: Vec<&EntryKey> = (keys.into_iter())
+                    .filter(|k| known_all.contains_key(*k))
+                    .collect();
+                rows_all = tx.rows_all(&known)?;
+            }
             let fresh = read.get(&e.key);
             let Some(known) = known_all.remove(&e.key) else {
                 let first = rules::first(e, fresh.unwrap_or(&ArticleDates::default()), now);
