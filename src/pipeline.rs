@@ -183,8 +183,13 @@ type Publishing = (Feeds, DateTime<FixedOffset>, Published, String);
 fn publish_all(config: &Config, store: &mut Store, all_files: bool) -> Result<Publishing, Error> {
     let mut target = config.output.open(store, config.serve.interval)?;
     let published = publish_to(config, store, target.as_mut(), all_files);
-    // What went up is kept whether or not all of it did.
-    target.record(store)?;
+    if published.is_err() {
+        // What did go up is kept, so that the next run sends only the rest; the publish's
+        // own failure is the one to tell.
+        if let Err(e) = target.record(store) {
+            tracing::warn!("cannot keep what was uploaded: {e}");
+        }
+    }
     published
 }
 
@@ -226,6 +231,8 @@ fn publish_to(
         published.written.extend(archived.written);
         published.unchanged += archived.unchanged;
         published.files.extend(archived.files);
+        // Whatever the target must remember (a bucket's hashes) before the stamp says done.
+        target.record(store)?;
         store.set_published_stamp(&stamp)?;
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         store.set_published_by(&format!("{} at {now}", store::lock::this_process()))?;

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 pub struct Dir {
     out: PathBuf,
-    /// The directory made absolute, for the stamp: the same `--out dir` run from another
-    /// directory is another place.
+    /// The machine and the directory made absolute, for the stamp: the same `--out dir` run
+    /// from another directory, or on another machine, is another place.
     place: String,
     sync: SyncPoint,
     staged: Vec<Staged>,
@@ -36,7 +36,9 @@ impl Dir {
         let place = std::path::absolute(out).unwrap_or_else(|_| out.to_owned());
         Ok(Dir {
             out: out.to_owned(),
-            place: place.display().to_string(),
+            // On its machine: two machines that share a database each have a directory of their
+            // own, and one's publish says nothing of the other's files.
+            place: format!("{}:{}", crate::store::lock::hostname(), place.display()),
             sync: SyncPoint::open(out).map_err(fail(out))?,
             staged: Vec::new(),
             ready: Vec::new(),

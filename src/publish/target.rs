@@ -42,18 +42,11 @@ impl Output {
     pub fn open(&self, store: &Store, interval: Duration) -> Result<Box<dyn Target>, PublishError> {
         Ok(match self {
             Output::Dir(dir) => Box::new(super::dir::Dir::open(dir)?),
-            Output::Bucket(address) => {
-                let place = address.to_string();
-                let hashes = store.objects(&place).map_err(|e| PublishError::Bucket {
-                    place: place.clone(),
-                    reason: format!("cannot read what it holds from the state: {e}"),
-                })?;
-                Box::new(super::bucket::Bucket::open(
-                    address.clone(),
-                    hashes,
-                    interval,
-                )?)
-            }
+            Output::Bucket(address) => Box::new(super::bucket::Bucket::open(
+                address.clone(),
+                store,
+                interval,
+            )?),
         })
     }
 }

@@ -45,10 +45,11 @@ pub(super) async fn follow_loop(app: Arc<App>) {
     let mut store: Option<Store> = None;
     loop {
         tokio::time::sleep(POLL).await;
-        let served = app.snapshot.load().stamp.clone();
+        let served = app.snapshot.load_full();
         let follower = app.clone();
+        let from = served.clone();
         let polled = tokio::task::spawn_blocking(move || {
-            let result = poll(&follower.config, &mut store, served);
+            let result = poll(&follower.config, &mut store, &from);
             (store, result)
         })
         .await;
@@ -60,9 +61,8 @@ pub(super) async fn follow_loop(app: Arc<App>) {
         match result {
             Ok(Some(mut snapshot)) => {
                 let _replacing = app.replacing.lock().unwrap_or_else(|e| e.into_inner());
-                let current = app.snapshot.load_full();
-                // The refresh may have put this very publish in place meanwhile.
-                if current.stamp != snapshot.stamp {
+                // Unless this node's own refresh put a publish in place meanwhile.
+                if app.snapshot.load().stamp == served.stamp {
                     tracing::info!(
                         "took the feeds published by {}",
                         snapshot.published_by.as_deref().unwrap_or("another kairan")
@@ -70,6 +70,7 @@ pub(super) async fn follow_loop(app: Arc<App>) {
                     let now = Utc::now();
                     snapshot.last_success = Some(now);
                     snapshot.last_refresh = Some(now);
+                    snapshot.followed = Some(std::time::Instant::now());
                     app.snapshot.store(Arc::new(snapshot));
                 }
             }
@@ -82,11 +83,12 @@ pub(super) async fn follow_loop(app: Arc<App>) {
     }
 }
 
-/// The store's publish, rendered, when its stamp is set and is not `served`.
+/// The store's publish, rendered, when its stamp is set and is not `served`'s. A publish that
+/// moved while it was being read is left for the next poll: what is taken is whole.
 fn poll(
     config: &Config,
     store: &mut Option<Store>,
-    served: Option<String>,
+    served: &Snapshot,
 ) -> Result<Option<Snapshot>, pipeline::Error> {
     if !config.state.may_exist() {
         return Ok(None);
@@ -95,15 +97,20 @@ fn poll(
         Some(open) => open,
         None => Store::open(&config.state)?,
     };
-    let stamp = open.published_stamp()?;
-    let result = match stamp {
+    let result = (|| {
+        let stamp = open.published_stamp()?;
         // Empty while a publish is under way.
-        Some(stamp) if !stamp.is_empty() && Some(&stamp) != served.as_ref() => {
-            let previous = Files::default();
-            from_store(config, &open, &previous).map(Some)
+        let Some(stamp) = stamp.filter(|s| !s.is_empty() && Some(s) != served.stamp.as_ref())
+        else {
+            return Ok(None);
+        };
+        let mut snapshot = from_store(config, &open, &served.files)?;
+        if open.published_stamp()?.as_ref() != Some(&stamp) {
+            return Ok(None);
         }
-        _ => Ok(None),
-    };
+        snapshot.stamp = Some(stamp);
+        Ok(Some(snapshot))
+    })();
     *store = Some(open);
     result
 }

@@ -7,15 +7,15 @@ mod follow;
 mod health;
 mod listen;
 mod metrics;
+mod refresh;
 
 use crate::config::Config;
-use crate::pipeline::{self, Options, Report};
+use crate::pipeline;
 use crate::publish::catalogue::Kind;
 use crate::publish::filter::Filter;
 use crate::publish::target::Freshness;
 use crate::publish::{self, Feeds};
-use crate::store::lock::this_process;
-use crate::store::{LockError, SourceHealth, Store};
+use crate::store::{SourceHealth, Store};
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::State;
@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +63,9 @@ struct Snapshot {
     /// others takes their publish when the state's stamp is not this one.
     stamp: Option<String>,
     published_by: Option<String>,
+    /// When it was taken from another node's publish: a node that follows a fresh one does
+    /// not refresh as well.
+    followed: Option<Instant>,
 }
 
 struct App {
@@ -101,7 +104,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         config,
     });
     tracing::info!("serving http://{addr}/ , refreshing every {interval} s");
-    let refresher = tokio::spawn(refresh_loop(app.clone()));
+    let refresher = tokio::spawn(refresh::refresh_loop(app.clone()));
     let follower = tokio::spawn(follow::follow_loop(app.clone()));
     let limits = app.config.serve.limits;
     let refuse = app.clone();
@@ -131,6 +134,7 @@ impl Snapshot {
             sources: Vec::new(),
             stamp: None,
             published_by: None,
+            followed: None,
         }
     }
 
@@ -142,6 +146,7 @@ impl Snapshot {
         s.sources = self.sources.clone();
         s.stamp = self.stamp.clone();
         s.published_by = self.published_by.clone();
+        s.followed = self.followed;
         s
     }
 
@@ -215,99 +220,6 @@ fn initial_snapshot(config: &Config) -> Result<Snapshot, pipeline::Error> {
         return Ok(nothing());
     }
     follow::from_store(config, &store, &Files::default())
-}
-
-async fn refresh_loop(app: Arc<App>) {
-    // SIGHUP asks for a refresh now (`systemctl reload`), instead of at the next interval.
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .expect("a SIGHUP handler can be installed");
-    loop {
-        let started = Instant::now();
-        let options = Options {
-            health: true,
-            all_files: true,
-            ..Options::default()
-        };
-        let mut result = pipeline::refresh(&app.config, options).await;
-        let took = started.elapsed();
-        if let Err(pipeline::Error::Lock(LockError::Busy { holder, .. })) = &result {
-            // Another node refreshes this state; the follower takes what it publishes.
-            tracing::info!("another kairan refreshes the state ({holder}): serving its feeds");
-        } else {
-            let _replacing = app.replacing.lock().unwrap_or_else(|e| e.into_inner());
-            let previous = app.snapshot.load_full();
-            let now = Utc::now();
-            let mut snapshot = match &mut result {
-                Ok(report) => {
-                    log_report(report, took);
-                    let files = Files::build(&report.published.files, &previous.files, now);
-                    // Moved, not copied: the report has no further use for them.
-                    let feeds = Arc::new(std::mem::take(&mut report.feeds));
-                    let mut s = Snapshot::new(files, feeds, report.empty_updated);
-                    s.last_success = Some(now);
-                    s.sources = report.health.clone().unwrap_or_default();
-                    s.stamp = Some(report.stamp.clone());
-                    let at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                    s.published_by = Some(format!("{} at {at}", this_process()));
-                    s
-                }
-                Err(e) => {
-                    tracing::error!("refresh failed: {e}; the last good feeds stay served");
-                    previous.carried()
-                }
-            };
-            snapshot.last_refresh = Some(now);
-            app.snapshot.store(Arc::new(snapshot));
-            // Counted once what it published is served, so that a count seen means it is there.
-            match &result {
-                Ok(report) => {
-                    let failed: Vec<&str> = report.failures().map(|(s, _)| s.id.as_str()).collect();
-                    let totals = report.published.totals.clone();
-                    app.metrics.refreshed(true, took, &failed, Some(totals));
-                    app.metrics.notified(&report.notified);
-                }
-                Err(_) => app.metrics.refreshed(false, took, &[], None),
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(jittered(app.config.serve.interval)) => {}
-            _ = hangup.recv() => tracing::info!("SIGHUP: refreshing now"),
-        }
-    }
-}
-
-fn log_report(report: &Report, took: Duration) {
-    for (source, error) in report.failures() {
-        tracing::error!(
-            source = %source.id,
-            url = %source.url,
-            "source {} ({}): {error}",
-            source.id,
-            source.url
-        );
-    }
-    for f in &report.notified.failures {
-        tracing::error!(notify = %f.notify, reason = %f.reason, "{f}");
-    }
-    let read = report
-        .sources
-        .iter()
-        .filter(|s| s.failure().is_none())
-        .count();
-    tracing::info!(
-        "refreshed in {:.2} s: {read} of {} sources read; {} new, {} updated; {} files written; {} notifications sent",
-        took.as_secs_f64(),
-        report.sources.len(),
-        report.changes.new,
-        report.changes.updated,
-        report.published.written.len(),
-        report.notified.sent.values().sum::<usize>()
-    );
-}
-
-/// The interval give or take a tenth, so that instances started together drift apart.
-fn jittered(interval: Duration) -> Duration {
-    interval.mul_f64(0.9 + fastrand::f64() / 5.0)
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 //! deleted; 500s retried, and what could not go up named and sent at the next run.
 
 use super::*;
+use crate::common::pg::Postgres;
 use crate::common::proxy::Proxy;
 use crate::common::s3::S3;
 
@@ -25,14 +26,18 @@ fn puts(proxy: &Proxy) -> Vec<String> {
 }
 
 #[test]
-fn every_file_becomes_an_object_with_its_headers_and_an_unchanged_run_sends_nothing() {
-    let Some(s3) = S3::start() else { return };
+fn postgres_and_a_bucket_publish_what_sqlite_and_a_directory_do_and_an_unchanged_run_sends_nothing()
+{
+    let (Some(s3), Some(pg)) = (S3::start(), Postgres::start()) else {
+        return;
+    };
     let proxy = Proxy::start(s3.port);
     let upstream = dated_upstream();
-    let ws = bucket_workspace("s3-objects", &s3, &proxy, &upstream);
+    let mut ws = bucket_workspace("s3-objects", &s3, &proxy, &upstream);
+    ws.state_url = Some(pg.database("kairan"));
     assert_status(&ws.run(), 0);
 
-    // The same files as a directory gets, byte for byte.
+    // The same files as SQLite and a directory get, byte for byte.
     let on_disk = Workspace::new("s3-objects-dir");
     on_disk.config(&dated_config(&upstream.url(PAGE)));
     assert_status(&on_disk.run(), 0);

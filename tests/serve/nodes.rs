@@ -82,6 +82,14 @@ fn nodes_on_one_database_serve_the_same_feeds_after_one_refreshes() {
         health.contains(&format!("pid {} on host", served_a.child.id())),
         "/healthz names the node that published: {health}"
     );
+    let log = served_b.log.lock().unwrap().clone();
+    assert!(
+        log.contains(&format!(
+            "took the feeds published by pid {}",
+            served_a.child.id()
+        )),
+        "{log}"
+    );
     // What the CDN serves is that publish too.
     let object = String::from_utf8(s3.object("nodes/feeds/sms.atom").unwrap()).unwrap();
     assert_eq!(object.as_bytes(), &from_a.body[..]);

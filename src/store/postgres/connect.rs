@@ -178,6 +178,15 @@ pub(super) fn completed(
         config.connect_timeout(CONNECT_TIMEOUT);
     }
     config.application_name(application_name);
+    // A peer that vanished (a machine off, a network cut) is noticed within a minute, not the
+    // two hours of the system's default: the lock's session ends with it, and a query waiting
+    // on it fails rather than hangs.
+    config
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(30))
+        .keepalives_interval(Duration::from_secs(10))
+        .keepalives_retries(3)
+        .tcp_user_timeout(Duration::from_secs(60));
     Ok(config)
 }
 

@@ -57,51 +57,49 @@ pub fn lock(url: &str, wait: bool) -> Result<impl Send + use<>, LockError> {
     }
 }
 
-/// Who holds the lock, as its session names itself (`pid 1234 on host h since ...`).
+/// Who holds the lock, as its session names itself, and since when the session is open
+/// (`pid 1234 on host h, since ...`): the server keeps the time, so the name has the room.
 fn holder(client: &mut Client) -> Fallible<String> {
     // A bigint key is kept as two halves: classid the high 32 bits, objid the low ones.
     let (high, low) = (WRITER >> 32, WRITER & 0xffff_ffff);
     let row = client.query_opt(
-        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        "SELECT a.application_name,
+             to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
              AND l.classid::bigint = $1 AND l.objid::bigint = $2
          LIMIT 1",
         &[&high, &low],
     )?;
-    let name: Option<String> = match row {
-        Some(r) => r.try_get(0)?,
-        None => None,
+    let Some(row) = row else {
+        return Ok("holder unknown".to_owned());
     };
+    let name: Option<String> = row.try_get(0)?;
+    let since: Option<String> = row.try_get(1)?;
     let name = name.unwrap_or_default();
     let name = name.strip_prefix("kairan ").unwrap_or(&name).trim();
-    Ok(if name.is_empty() {
-        "holder unknown".to_owned()
+    let name = if name.is_empty() {
+        "holder unknown"
     } else {
-        name.to_owned()
+        name
+    };
+    Ok(match since {
+        Some(since) => format!("{name}, since {since}"),
+        None => name.to_owned(),
     })
 }
 
-/// The session's name: `kairan pid 1234 on host myhost since 2026-11-28T10:00:00+09:00`,
-/// the host's name shortened as the server's limit needs, so that the time is kept whole.
+/// The session's name: `kairan pid 1234 on host myhost`, the host's name cut where the
+/// server's limit needs.
 pub(super) fn holder_name(host: &str) -> String {
-    let pid = format!("kairan pid {} on host ", std::process::id());
-    let since = format!(
-        " since {}",
-        chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    );
-    let room = NAME_LIMIT.saturating_sub(pid.len() + since.len());
-    let mut host = if host.len() > room {
-        host.split('.').next().unwrap_or(host)
-    } else {
-        host
-    };
-    if host.len() > room {
-        let mut end = room;
-        while !host.is_char_boundary(end) {
+    let mut name = format!("kairan pid {} on host {host}", std::process::id());
+    if name.len() > NAME_LIMIT {
+        let mut end = NAME_LIMIT;
+        while !name.is_char_boundary(end) {
             end -= 1;
         }
-        host = &host[..end];
+        name.truncate(end);
     }
-    format!("{pid}{host}{since}")
+    name
 }

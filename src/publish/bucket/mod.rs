@@ -70,17 +70,22 @@ impl std::fmt::Display for Address {
 /// A file waiting for its upload.
 struct Pending {
     kind: Kind,
-    freshness: Freshness,
+    cache_control: String,
     path: String,
     bytes: Vec<u8>,
-    hash: String,
+    /// The SHA-256 of its bytes, as the object's metadata says.
+    sha256: String,
+    /// What the state keeps of it: the hash and the Cache-Control, so that a new max-age is
+    /// uploaded too.
+    recorded: String,
 }
 
 pub struct Bucket {
     address: Address,
     place: String,
     client: Arc<AmazonS3>,
-    /// Each published file's SHA-256, by path, as the state holds them and this run changes.
+    /// Each published file's SHA-256 and Cache-Control, by path, as the state holds them and
+    /// this run changes.
     hashes: HashMap<String, String>,
     interval: Duration,
     pending: Vec<Pending>,
@@ -97,7 +102,7 @@ impl Bucket {
     /// `~/.aws/config`). Path-style requests, as MinIO, Ceph and other stores of one's own need.
     pub fn open(
         address: Address,
-        hashes: HashMap<String, String>,
+        store: &Store,
         interval: Duration,
     ) -> Result<Bucket, PublishError> {
         let place = address.to_string();
@@ -109,9 +114,18 @@ impl Bucket {
                 builder = builder.with_config(key, value);
             }
         }
-        let http = builder
-            .get_config_value(&AmazonS3ConfigKey::Endpoint)
-            .is_some_and(|e| e.starts_with("http://"));
+        let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
+        let http = endpoint.as_ref().is_some_and(|e| e.starts_with("http://"));
+        // Another store with a bucket of the same name is another place: what the state
+        // recorded of one says nothing of the other.
+        let place = match endpoint {
+            Some(endpoint) => format!("{place} at {endpoint}"),
+            None => place,
+        };
+        let hashes = store.objects(&place).map_err(|e| PublishError::Bucket {
+            place: place.clone(),
+            reason: format!("cannot read what it holds from the state: {e}"),
+        })?;
         let client = builder
             .with_virtual_hosted_style_request(false)
             .with_client_options(
@@ -162,9 +176,11 @@ impl Bucket {
             .map(|p| {
                 let mut attributes = Attributes::new();
                 attributes.insert(Attribute::ContentType, p.kind.content_type().into());
-                let cache = p.freshness.cache_control(self.interval);
-                attributes.insert(Attribute::CacheControl, cache.into());
-                attributes.insert(Attribute::Metadata("sha256".into()), p.hash.clone().into());
+                attributes.insert(Attribute::CacheControl, p.cache_control.clone().into());
+                attributes.insert(
+                    Attribute::Metadata("sha256".into()),
+                    p.sha256.clone().into(),
+                );
                 let options = PutOptions {
                     attributes,
                     ..PutOptions::default()
@@ -187,7 +203,7 @@ impl Bucket {
                     let put = client
                         .put_opts(&key, PutPayload::from(p.bytes), options)
                         .await;
-                    (p.path, p.hash, put.map(drop).map_err(|e| e.to_string()))
+                    (p.path, p.recorded, put.map(drop).map_err(|e| e.to_string()))
                 });
             }
             while let Some(done) = running.join_next().await {
@@ -244,16 +260,19 @@ impl Target for Bucket {
         path: &str,
         bytes: &[u8],
     ) -> Result<bool, PublishError> {
-        let hash = super::stamp::hex(&Sha256::digest(bytes));
-        if self.hashes.get(path) == Some(&hash) {
+        let sha256 = super::stamp::hex(&Sha256::digest(bytes));
+        let cache_control = freshness.cache_control(self.interval);
+        let recorded = format!("{sha256} {cache_control}");
+        if self.hashes.get(path) == Some(&recorded) {
             return Ok(false);
         }
         self.pending.push(Pending {
             kind,
-            freshness,
+            cache_control,
             path: path.to_owned(),
             bytes: bytes.to_vec(),
-            hash,
+            sha256,
+            recorded,
         });
         let held = self
             .pending
@@ -328,93 +347,7 @@ impl Target for Bucket {
     }
 }
 
-/// The shared AWS files' profile, for what the environment does not say: object_store reads
-/// the environment only, and people keep their keys in `~/.aws` for every S3 tool.
-mod profile {
-    use object_store::aws::AmazonS3ConfigKey;
-    use std::path::PathBuf;
-
-    /// The settings of profile `AWS_PROFILE` (else `default`), from the credentials file then
-    /// the config file (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, else `~/.aws/`).
-    pub(super) fn settings() -> Vec<(AmazonS3ConfigKey, String)> {
-        let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".to_owned());
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let file = |var: &str, name: &str| {
-            std::env::var_os(var)
-                .map(PathBuf::from)
-                .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
-        };
-        let mut found = Vec::new();
-        // The config file names a profile `[profile x]`, except the default.
-        let in_config = if profile == "default" {
-            profile.clone()
-        } else {
-            format!("profile {profile}")
-        };
-        for (path, section) in [
-            (
-                file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
-                profile.as_str(),
-            ),
-            (file("AWS_CONFIG_FILE", "config"), in_config.as_str()),
-        ] {
-            let Some(text) = path.and_then(|p| std::fs::read_to_string(p).ok()) else {
-                continue;
-            };
-            for (name, value) in section_of(&text, section) {
-                let key = match name.as_str() {
-                    "aws_access_key_id" => AmazonS3ConfigKey::AccessKeyId,
-                    "aws_secret_access_key" => AmazonS3ConfigKey::SecretAccessKey,
-                    "aws_session_token" => AmazonS3ConfigKey::Token,
-                    "region" => AmazonS3ConfigKey::Region,
-                    "endpoint_url" => AmazonS3ConfigKey::Endpoint,
-                    _ => continue,
-                };
-                if !found.iter().any(|(k, _)| k == &key) {
-                    found.push((key, value));
-                }
-            }
-        }
-        found
-    }
-
-    /// The `name = value` lines of `[section]` in an INI file.
-    fn section_of(text: &str, section: &str) -> Vec<(String, String)> {
-        let mut inside = false;
-        let mut pairs = Vec::new();
-        for line in text.lines().map(str::trim) {
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                inside = name.trim() == section;
-            } else if inside
-                && !line.starts_with(['#', ';'])
-                && let Some((name, value)) = line.split_once('=')
-            {
-                pairs.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
-            }
-        }
-        pairs
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn a_profile_section_is_read_and_others_are_not() {
-            let text = "[default]\naws_access_key_id = A\n\n[profile ci]\n# a comment\nregion = ap-northeast-1\nendpoint_url = http://127.0.0.1:9000\n";
-            assert_eq!(
-                super::section_of(text, "profile ci"),
-                [
-                    ("region".to_owned(), "ap-northeast-1".to_owned()),
-                    (
-                        "endpoint_url".to_owned(),
-                        "http://127.0.0.1:9000".to_owned()
-                    )
-                ]
-            );
-            assert_eq!(super::section_of(text, "default").len(), 1);
-            assert!(super::section_of(text, "other").is_empty());
-        }
-    }
-}
+mod profile;
 
 #[cfg(test)]
 mod tests {
