@@ -1,7 +1,8 @@
 //! Blocking clients called from async code, and async clients called from blocking code: the
 //! store's backends are synchronous (rusqlite, the `postgres` crate) and object storage is
 //! async (object_store), while a refresh runs on a multi-thread runtime and the commands that
-//! only read the state run on none.
+//! only read the state run on none. A current-thread runtime is not supported (the `postgres`
+//! client cannot block inside one): kairan never starts one.
 
 use std::future::Future;
 use tokio::runtime::{Handle, RuntimeFlavor};

@@ -171,7 +171,7 @@ fn server_errors_for_a_while_are_retried_and_a_failed_upload_is_sent_next_time()
 }
 
 #[test]
-fn refused_credentials_fail_the_run_with_the_bucket_named() {
+fn refused_credentials_or_an_unreachable_store_fail_the_run_with_the_bucket_named() {
     let Some(s3) = S3::start() else { return };
     let proxy = Proxy::start(s3.port);
     let upstream = dated_upstream();
@@ -185,5 +185,18 @@ fn refused_credentials_fail_the_run_with_the_bucket_named() {
     assert_status(&o, 1);
     assert_no_panic(&o);
     assert!(stderr(&o).contains("s3://feeds/kairan/"), "{}", stderr(&o));
+    assert!(s3.objects(PREFIX).is_empty());
+
+    // A store that cannot be reached at all: the same, after the retries.
+    let closed = crate::common::pg::free_port();
+    ws.env = s3.env(closed);
+    let o = ws.run();
+    assert_status(&o, 1);
+    assert_no_panic(&o);
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("s3://feeds/kairan/ at http://127.0.0.1:{closed}")),
+        "{err}"
+    );
     assert!(s3.objects(PREFIX).is_empty());
 }
