@@ -125,7 +125,10 @@ mod tests {
             );
             let dir = path.split('/').next().unwrap();
             // Two folders under the output, which a web server's configuration may name.
-            assert!(!path.contains('/') || ["feeds", "embed"].contains(&dir), "{path}");
+            assert!(
+                !path.contains('/') || ["feeds", "embed"].contains(&dir),
+                "{path}"
+            );
             let per_feed = Kind::PER_FEED.contains(&k);
             assert_eq!(Kind::of_feed(&path), per_feed.then_some((k, "x")), "{path}");
         }
