@@ -234,8 +234,7 @@ fn publish_to(
         // Whatever the target must remember (a bucket's hashes) before the stamp says done.
         target.record(store)?;
         store.set_published_stamp(&stamp)?;
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        store.set_published_by(&format!("{} at {now}", store::lock::this_process()))?;
+        store.set_published_by(&store::lock::publisher(chrono::Utc::now()))?;
         (feeds, empty_updated, published)
     };
     Ok((done.0, done.1, done.2, stamp))

@@ -6,7 +6,7 @@ use super::cache::Files;
 use super::{App, Snapshot};
 use crate::pipeline::{self, Options, Report};
 use crate::store::LockError;
-use crate::store::lock::this_process;
+use crate::store::lock::publisher;
 use chrono::Utc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,8 +49,7 @@ pub(super) async fn refresh_loop(app: Arc<App>) {
                     s.last_success = Some(now);
                     s.sources = report.health.clone().unwrap_or_default();
                     s.stamp = Some(report.stamp.clone());
-                    let at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                    s.published_by = Some(format!("{} at {at}", this_process()));
+                    s.published_by = Some(publisher(now));
                     s
                 }
                 Err(e) => {
@@ -80,11 +79,11 @@ pub(super) async fn refresh_loop(app: Arc<App>) {
                 () = tokio::time::sleep(jittered(interval)) => false,
                 _ = hangup.recv() => true,
             };
-            let followed = app.snapshot.load().followed;
             if asked {
                 tracing::info!("SIGHUP: refreshing now");
                 break;
             }
+            let followed = app.snapshot.load().followed;
             if followed.is_none_or(|at| at.elapsed() >= interval.mul_f64(0.9)) {
                 break;
             }

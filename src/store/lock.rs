@@ -86,6 +86,12 @@ pub fn this_process() -> String {
     format!("pid {} on host {}", std::process::id(), hostname())
 }
 
+/// This process as the author of a publish made at `at`: `pid 1234 on host web-2 at …`.
+pub fn publisher(at: chrono::DateTime<chrono::Utc>) -> String {
+    let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!("{} at {at}", this_process())
+}
+
 /// This machine's name, as the kernel has it.
 pub fn hostname() -> String {
     if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname") {

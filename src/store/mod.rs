@@ -221,14 +221,10 @@ pub trait Transaction {
     fn touch(&mut self) -> Result<()>;
     /// Moves an entry's topic memberships from `was` to `r`'s (topics and `updated`).
     fn move_topics(&mut self, key: &EntryKey, was: &Known, r: &Revision) -> Result<()>;
-    /// The rows an entry was read from, as (source, position).
-    fn rows(&mut self, key: &EntryKey) -> Result<Vec<(String, usize)>>;
-    /// [`Transaction::rows`] of each of `keys`, as [`Transaction::known_all`] reads.
-    fn rows_all(&mut self, keys: &[&EntryKey]) -> Result<HashMap<EntryKey, Vec<(String, usize)>>> {
-        keys.iter()
-            .map(|&key| Ok((key.clone(), self.rows(key)?)))
-            .collect()
-    }
+    /// The rows each of `keys` was read from, as (source, position) in that order; an entry
+    /// read from none may be left out. Asked for many entries at once, as
+    /// [`Transaction::known_all`].
+    fn rows_all(&mut self, keys: &[&EntryKey]) -> Result<HashMap<EntryKey, Vec<(String, usize)>>>;
     /// Replaces an entry's rows in one source.
     fn set_rows(&mut self, key: &EntryKey, source: &str, positions: &[usize]) -> Result<()>;
     fn commit(self: Box<Self>) -> Result<()>;

@@ -122,9 +122,11 @@ impl Bucket {
             Some(endpoint) => format!("{place} at {endpoint}"),
             None => place,
         };
-        let hashes = store.objects(&place).map_err(|e| PublishError::Bucket {
-            place: place.clone(),
-            reason: format!("cannot read what it holds from the state: {e}"),
+        let hashes = (store.objects(&place)).map_err(|e| {
+            failure(
+                &place,
+                format!("cannot read what it holds from the state: {e}"),
+            )
         })?;
         let client = builder
             .with_virtual_hosted_style_request(false)
@@ -144,10 +146,7 @@ impl Bucket {
                 retry_timeout: Duration::from_secs(60),
             })
             .build()
-            .map_err(|e| PublishError::Bucket {
-                place: place.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| failure(&place, e))?;
         Ok(Bucket {
             address,
             place,
@@ -211,10 +210,7 @@ impl Bucket {
             }
             results
         })
-        .map_err(|e| PublishError::Bucket {
-            place: self.place.clone(),
-            reason: format!("cannot start the async runtime: {e}"),
-        })?;
+        .map_err(|e| failure(&self.place, format!("cannot start the async runtime: {e}")))?;
         for result in results {
             match result {
                 Ok((path, hash, Ok(()))) => {
@@ -227,12 +223,13 @@ impl Bucket {
         }
         Ok(())
     }
+}
 
-    fn failure(&self, reason: impl std::fmt::Display) -> PublishError {
-        PublishError::Bucket {
-            place: self.place.clone(),
-            reason: reason.to_string(),
-        }
+/// The bucket at `place` could not be reached or refused.
+fn failure(place: &str, reason: impl std::fmt::Display) -> PublishError {
+    PublishError::Bucket {
+        place: place.to_owned(),
+        reason: reason.to_string(),
     }
 }
 
@@ -305,14 +302,14 @@ impl Target for Bucket {
         let key = self.key(path);
         let client = self.client.clone();
         let deleted = crate::runtime::wait(async move { client.delete(&key).await })
-            .map_err(|e| self.failure(e))?;
+            .map_err(|e| failure(&self.place, e))?;
         match deleted {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => {
                 self.hashes.remove(path);
                 self.news.push((path.to_owned(), None));
                 Ok(())
             }
-            Err(e) => Err(self.failure(format!("cannot delete {path}: {e}"))),
+            Err(e) => Err(failure(&self.place, format!("cannot delete {path}: {e}"))),
         }
     }
 
@@ -326,9 +323,9 @@ impl Target for Bucket {
                 Err(e) => Err(e),
             }
         })
-        .map_err(|e| self.failure(e))?;
+        .map_err(|e| failure(&self.place, e))?;
         got.map(|b| b.map(|b| b.to_vec()))
-            .map_err(|e| self.failure(format!("cannot read {path}: {e}")))
+            .map_err(|e| failure(&self.place, format!("cannot read {path}: {e}")))
     }
 
     fn record(&mut self, store: &mut Store) -> Result<(), StoreError> {

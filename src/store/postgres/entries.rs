@@ -199,10 +199,6 @@ impl Transaction for Refresh<'_> {
         })
     }
 
-    fn rows(&mut self, key: &EntryKey) -> Result<Vec<(String, usize)>> {
-        self.run(|db| Ok(batch::rows(db, &[key])?.remove(key).unwrap_or_default()))
-    }
-
     fn rows_all(&mut self, keys: &[&EntryKey]) -> Result<HashMap<EntryKey, Vec<(String, usize)>>> {
         self.run(|db| batch::rows(db, keys))
     }

@@ -10,6 +10,7 @@ use crate::store::rules::{
 use crate::store::{ArticleNote, Event, Result, StoreError, TopicsOf, Transaction};
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 
 /// The transaction of one refresh. Statements are prepared once per connection and reused from
 /// its cache.
@@ -205,17 +206,19 @@ impl Transaction for Refresh<'_> {
         self.add_topics(key, &r.topics, r.updated.timestamp())
     }
 
-    fn rows(&mut self, key: &EntryKey) -> Result<Vec<(String, usize)>> {
-        self.tx
-            .prepare_cached(
+    fn rows_all(&mut self, keys: &[&EntryKey]) -> Result<HashMap<EntryKey, Vec<(String, usize)>>> {
+        // A statement per entry: in-process, a round trip costs nothing.
+        let read = |key: &EntryKey| -> rusqlite::Result<Vec<(String, usize)>> {
+            let mut s = self.tx.prepare_cached(
                 "SELECT source, position FROM entry_sources WHERE key = ?1
                  ORDER BY source, position",
-            )
-            .and_then(|mut s| {
-                s.query_map([&key.0], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
-                    .collect()
-            })
-            .map_err(self.fail())
+            )?;
+            s.query_map([&key.0], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))?
+                .collect()
+        };
+        keys.iter()
+            .map(|&key| Ok((key.clone(), read(key).map_err(self.fail())?)))
+            .collect()
     }
 
     fn set_rows(&mut self, key: &EntryKey, source: &str, positions: &[usize]) -> Result<()> {
