@@ -22,11 +22,7 @@ impl Tmpfs {
             .output()
             .is_ok_and(|o| o.status.success());
         if !mounted {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "mounting a tmpfs is required under CI (run as root)"
-            );
-            eprintln!("note: cannot mount a tmpfs here (not root?): full-disk test skipped");
+            unavailable("mounting a tmpfs (as root)", "full-disk test");
             return None;
         }
         Some(Tmpfs { at: at.to_owned() })

@@ -35,12 +35,8 @@ impl Smtp {
             .unwrap();
         let Ok(port) = line.trim().parse() else {
             let status = child.wait().unwrap();
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "aiosmtpd is required under CI"
-            );
             assert_eq!(status.code(), Some(3), "smtpd.py failed to start");
-            eprintln!("note: python3 aiosmtpd not available: e-mail test skipped");
+            unavailable("python3 aiosmtpd", "e-mail test");
             return None;
         };
         Some(Smtp { child, port, dir })
