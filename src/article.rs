@@ -8,10 +8,11 @@
 //! before), the failure is a warning on its row, and the state retries it later.
 
 use crate::config::Config;
+use crate::dedup::Rows;
 use crate::extract::article::ArticleRule;
 use crate::fetch::schedule::{self, Request};
 use crate::fetch::{self, Client, FetchError, Validators, decode};
-use crate::model::{Article, Entry, EntryKey};
+use crate::model::{Article, Entry, EntryKey, Origin};
 use crate::normalize::{self, RowWarning};
 use crate::source::{Source, panic_message};
 use crate::store::rules::article::{Due, due};
@@ -60,21 +61,42 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The articles due this run for `entries` (after repeats were merged), and the kept pages
-    /// of articles whose rule changed.
+    /// The articles due this run for the entries of `rows` (repeats merged), and the kept
+    /// pages of articles whose rule changed.
     pub fn new(
         config: &Config,
         store: &Store,
-        entries: &[Entry],
+        rows: &mut Rows,
         now: DateTime<FixedOffset>,
     ) -> Result<Plan, StoreError> {
         if config.sources.iter().all(|s| s.article.is_none()) {
             return Ok(Plan::default());
         }
+        let mut kept = Vec::new();
+        for (i, source) in config.sources.iter().enumerate() {
+            if let Some(rule) = &source.article {
+                let pages = store.pages_to_reread(&source.id, &rule.fingerprint)?;
+                kept.extend(pages.into_iter().map(|page| (i, page)));
+            }
+        }
+        // The rows of the kept pages' entries still listed, found as the entries go by.
+        let mut listed: HashMap<EntryKey, Vec<Origin>> = (kept.iter())
+            .map(|(_, p)| (p.key.clone(), Vec::new()))
+            .collect();
+        let index = with_rules(config);
+        let mut jobs = Vec::new();
+        for entry in rows.merged()? {
+            let entry = entry?;
+            jobs.extend(candidate(config, &index, &entry));
+            if let Some(origins) = listed.get_mut(&entry.key) {
+                *origins = entry.origins;
+            }
+        }
+        jobs.sort_by_key(|j| (j.source, j.position));
         let states = store.articles()?;
         let mut fetches = Vec::new();
         let mut per_source = vec![0; config.sources.len()];
-        for job in candidates(config, entries) {
+        for job in jobs {
             let rule = (config.sources[job.source].article.as_ref()).expect("a source with a rule");
             let state = states.get(&job.key);
             if let Due::Fetch(validators) = due(
@@ -90,26 +112,21 @@ impl Plan {
             }
         }
         let fetching: HashSet<EntryKey> = fetches.iter().map(|(j, _)| j.key.clone()).collect();
-        let listed: HashMap<&EntryKey, &Entry> = entries.iter().map(|e| (&e.key, e)).collect();
         let mut rereads = Vec::new();
-        for (i, source) in config.sources.iter().enumerate() {
-            let Some(rule) = &source.article else {
+        for (i, kept) in kept {
+            if fetching.contains(&kept.key) {
                 continue;
-            };
-            for kept in store.pages_to_reread(&source.id, &rule.fingerprint)? {
-                if fetching.contains(&kept.key) {
-                    continue;
-                }
-                let job = Job {
-                    title: String::new(),
-                    link: kept.link,
-                    listing_date: kept.listing_date,
-                    source: i,
-                    position: position_in(listed.get(&kept.key).copied(), &source.id),
-                    key: kept.key,
-                };
-                rereads.push((job, kept.page));
             }
+            let source = &config.sources[i].id;
+            let job = Job {
+                title: String::new(),
+                link: kept.link,
+                listing_date: kept.listing_date,
+                source: i,
+                position: position_in(listed.get(&kept.key).map(Vec::as_slice), source),
+                key: kept.key,
+            };
+            rereads.push((job, kept.page));
         }
         Ok(Plan { fetches, rereads })
     }
@@ -207,30 +224,36 @@ pub async fn inspect(
 /// The entries whose source reads articles and which link a page of their own, in source and
 /// row order (a listing's newest first), each with the first of its sources that has a rule.
 fn candidates(config: &Config, entries: &[Entry]) -> Vec<Job> {
-    let index: HashMap<&str, usize> = (config.sources.iter().enumerate())
-        .filter(|(_, s)| s.article.is_some())
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
-    let mut jobs: Vec<Job> = entries
-        .iter()
-        .filter_map(|e| {
-            let (source, position) = e
-                .origins
-                .iter()
-                .filter_map(|o| Some((*index.get(o.source.as_str())?, o.position)))
-                .min()?;
-            own_page(&config.sources[source], &e.link).then(|| Job {
-                key: e.key.clone(),
-                title: e.title.clone(),
-                link: e.link.clone(),
-                listing_date: e.updated.map(format_time),
-                source,
-                position,
-            })
-        })
+    let index = with_rules(config);
+    let mut jobs: Vec<Job> = (entries.iter())
+        .filter_map(|e| candidate(config, &index, e))
         .collect();
     jobs.sort_by_key(|j| (j.source, j.position));
     jobs
+}
+
+/// The sources that read articles: index into the configuration's sources, by id.
+fn with_rules(config: &Config) -> HashMap<&str, usize> {
+    (config.sources.iter().enumerate())
+        .filter(|(_, s)| s.article.is_some())
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect()
+}
+
+/// `entry`'s article to read, by the first of its sources in `with_rules`, if it links a page
+/// of its own.
+fn candidate(config: &Config, with_rules: &HashMap<&str, usize>, e: &Entry) -> Option<Job> {
+    let (source, position) = (e.origins.iter())
+        .filter_map(|o| Some((*with_rules.get(o.source.as_str())?, o.position)))
+        .min()?;
+    own_page(&config.sources[source], &e.link).then(|| Job {
+        key: e.key.clone(),
+        title: e.title.clone(),
+        link: e.link.clone(),
+        listing_date: e.updated.map(format_time),
+        source,
+        position,
+    })
 }
 
 /// Whether `link` is an article page of its own: not the listing itself (where a row had no
@@ -244,9 +267,9 @@ fn own_page(source: &Source, link: &str) -> bool {
 }
 
 /// The row of `source` an entry was listed in this run; 0 for one no longer listed.
-fn position_in(entry: Option<&Entry>, source: &str) -> usize {
-    entry
-        .and_then(|e| e.origins.iter().find(|o| o.source == source))
+fn position_in(origins: Option<&[Origin]>, source: &str) -> usize {
+    origins
+        .and_then(|o| o.iter().find(|o| o.source == source))
         .map_or(0, |o| o.position)
 }
 

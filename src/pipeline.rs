@@ -8,7 +8,7 @@
 use crate::article;
 use crate::classify::Folded;
 use crate::config::Config;
-use crate::dedup::{Merge, dedup};
+use crate::dedup::{Merge, Rows, dedup};
 use crate::fetch::schedule::{self, Request};
 use crate::fetch::{self, Client, Validators};
 use crate::model::Entry;
@@ -19,7 +19,7 @@ use crate::source::{self, Source, SourceReport};
 use crate::store::{self, Changes, Location, Lock, LockError, SourceHealth, Store, StoreError};
 use chrono::{DateTime, FixedOffset, SubsecRound};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 use url::Url;
 
@@ -129,12 +129,10 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         tracing::debug!("{stage}: {} ms", lap.elapsed().as_millis());
         lap = Instant::now();
     };
-    let Gathered { mut sources, rows } =
-        gather(config, &client, validators, options.on_fetched).await;
+    let (mut sources, mut rows) =
+        gather_rows(config, &client, validators, options.on_fetched).await;
     timed("fetched, extracted and normalized");
-    let (entries, merges) = dedup(rows);
-    timed("repeats merged");
-    let plan = article::Plan::new(config, &store, &entries, now)?;
+    let plan = crate::runtime::blocking(|| article::Plan::new(config, &store, &mut rows, now))?;
     let articles = article::gather(config, &client, plan).await;
     for w in articles.warnings {
         if let Some(s) = sources.iter_mut().find(|s| s.id == w.source) {
@@ -144,13 +142,13 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
     timed("articles read");
     let refresh = store::Refresh {
         sources: &sources,
-        entries: &entries,
         articles: &articles.notes,
         subscriptions: &config.subscriptions(),
     };
     // Each a run of blocking database work: taken off the async threads once, not per
     // statement (a database's client otherwise hands its worker over at every round trip).
-    let changes = crate::runtime::blocking(|| remember(config, &mut store, now, &refresh))?;
+    let (changes, merges) =
+        crate::runtime::blocking(|| remember(config, &mut store, now, &refresh, &mut rows))?;
     timed("classified and stored");
     let publishing =
         crate::runtime::blocking(|| publish_all(config, &mut store, options.all_files));
@@ -240,38 +238,16 @@ fn publish_to(
     Ok((done.0, done.1, done.2, stamp))
 }
 
-/// What the sources gave in one pass, before anything is stored.
-struct Gathered {
-    sources: Vec<SourceReport>,
-    /// Every source's entries, in source and row order, before repeats are merged.
-    rows: Vec<Entry>,
-}
-
-impl Gathered {
-    fn new(passes: Vec<(SourceReport, Vec<Entry>)>) -> Gathered {
-        // Sized once: growing a vector of 100,000 entries would hold two copies at a time.
-        let rows = passes.iter().map(|(_, entries)| entries.len()).sum();
-        let mut gathered = Gathered {
-            sources: Vec::with_capacity(passes.len()),
-            rows: Vec::with_capacity(rows),
-        };
-        for (report, entries) in passes {
-            gathered.sources.push(report);
-            gathered.rows.extend(entries);
-        }
-        gathered
-    }
-}
-
 /// Fetches every source, sending `validators[i]` for `config.sources[i]`, and reads each body
-/// as it arrives, politely per host ([`schedule::fetch_all`]).
-async fn gather(
+/// as it arrives, politely per host ([`schedule::fetch_all`]); `read` makes what is kept of
+/// each, in the order of the sources.
+async fn gather<R: Send + 'static>(
     config: &Config,
     client: &Client,
     validators: Vec<Validators>,
     on_fetched: Option<OnFetched>,
-) -> Gathered {
-    let tz = config.site.timezone;
+    read: impl Fn(&Source, Result<fetch::Outcome, fetch::FetchError>) -> R + Send + Sync + 'static,
+) -> Vec<R> {
     let requests = (config.sources.iter().zip(validators))
         .map(|(source, validators)| Request {
             url: source.url.clone(),
@@ -280,9 +256,38 @@ async fn gather(
         })
         .collect();
     let read: schedule::Read<Source, _> =
-        Arc::new(move |source: Source, result| source::read(&source, result, tz));
+        Arc::new(move |source: Source, result| read(&source, result));
     let on_fetched = on_fetched.map(|f| Arc::new(move |s: &Source| f(&s.id)) as _);
-    Gathered::new(schedule::fetch_all(client, requests, read, on_fetched).await)
+    schedule::fetch_all(client, requests, read, on_fetched).await
+}
+
+/// [`gather`] for a refresh: each source's rows go to [`Rows`] as soon as they are read, so
+/// that they are never all in memory at once.
+async fn gather_rows(
+    config: &Config,
+    client: &Client,
+    validators: Vec<Validators>,
+    on_fetched: Option<OnFetched>,
+) -> (Vec<SourceReport>, Rows) {
+    let tz = config.site.timezone;
+    let rows = Arc::new(Mutex::new(Rows::default()));
+    let sink = rows.clone();
+    let reports = gather(
+        config,
+        client,
+        validators,
+        on_fetched,
+        move |source, result| {
+            let (report, entries) = source::read(source, result, tz);
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .add(entries);
+            report
+        },
+    )
+    .await;
+    let rows = std::mem::take(&mut *rows.lock().unwrap_or_else(PoisonError::into_inner));
+    (reports, rows)
 }
 
 /// What `check` shows: one pass over the sources, classified, with nothing stored or written.
@@ -302,7 +307,7 @@ pub struct Inspection {
 /// Fetches every source of `config` unconditionally (or, with `page`, reads that saved page as
 /// the body of its one source), and shows what a refresh would make of it. Writes nothing.
 pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection, Error> {
-    let gathered = match page {
+    let passes = match page {
         Some(path) => {
             let [source] = config.sources.as_slice() else {
                 return Err(Error::PageForSources(config.sources.len()));
@@ -314,15 +319,21 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
                 f.url = source.url.clone();
                 fetch::Outcome::Fetched(f)
             });
-            Gathered::new(vec![source::read(source, fetched, config.site.timezone)])
+            vec![source::read(source, fetched, config.site.timezone)]
         }
         None => {
             let client = Client::new(&config.fetch);
             let none = vec![Validators::default(); config.sources.len()];
-            gather(config, &client, none, None).await
+            let tz = config.site.timezone;
+            gather(config, &client, none, None, move |source, result| {
+                source::read(source, result, tz)
+            })
+            .await
         }
     };
-    let (entries, merges) = dedup(gathered.rows.clone());
+    let (sources, rows): (Vec<_>, Vec<_>) = passes.into_iter().unzip();
+    let rows: Vec<Entry> = rows.into_iter().flatten().collect();
+    let (entries, merges) = dedup(rows.clone());
     let classifier = &config.classifier;
     let classify = |e: &Entry| classifier.topics(&Folded::new(&e.title, e.summary.as_deref()));
     let mut used = vec![false; config.topics.len()];
@@ -331,9 +342,8 @@ pub async fn inspect(config: &Config, page: Option<&Path>) -> Result<Inspection,
     }
     let empty_topics = (0..used.len()).filter(|&t| !used[t]).collect();
     Ok(Inspection {
-        sources: gathered.sources,
-        rows: gathered
-            .rows
+        sources,
+        rows: rows
             .into_iter()
             .map(|e| {
                 let topics = classify(&e);
@@ -356,7 +366,8 @@ pub fn remember(
     store: &mut Store,
     now: DateTime<FixedOffset>,
     refresh: &store::Refresh<'_>,
-) -> Result<Changes, Error> {
+    rows: &mut Rows,
+) -> Result<(Changes, Vec<Merge>), Error> {
     let classifier = &config.classifier;
     let topic_ids = |title: &str, summary: Option<&str>| -> Vec<String> {
         classifier
@@ -370,7 +381,14 @@ pub fn remember(
         tracing::info!("the topic rules changed: classifying every stored entry again");
         store.retopic(rules, topic_ids)?;
     }
-    Ok(store.commit(now, refresh, |e| topic_ids(&e.title, e.summary.as_deref()))?)
+    let mut entries = rows.merged().map_err(StoreError::from)?;
+    let changes = store.commit(
+        now,
+        refresh,
+        (&mut entries).map(|e| e.map_err(StoreError::from)),
+        |e| topic_ids(&e.title, e.summary.as_deref()),
+    )?;
+    Ok((changes, entries.merges()))
 }
 
 /// Renders every live feed from what the store holds and writes them to the directory `out`.

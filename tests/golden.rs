@@ -34,6 +34,12 @@ fn seed_entries(config: &Config) -> Vec<kairan::model::Entry> {
     kairan::dedup::dedup(entries).0
 }
 
+fn rows_of(entries: &[kairan::model::Entry]) -> kairan::dedup::Rows {
+    let mut rows = kairan::dedup::Rows::default();
+    rows.add(entries.to_vec());
+    rows
+}
+
 fn golden_dir() -> PathBuf {
     root().join("tests/golden")
 }
@@ -52,7 +58,8 @@ fn published_files_for_the_seed_fixtures_are_pinned() {
             &config,
             &mut store,
             now,
-            &kairan::store::Refresh::of_entries(&entries),
+            &kairan::store::Refresh::default(),
+            &mut rows_of(&entries),
         )
         .unwrap();
         let published = publish_store(&config, &store, &out).unwrap();

@@ -38,24 +38,36 @@ pub use archives::Written;
 pub use article::{ArticleEvent, ArticleNote, KeptPage, Page, Reading};
 pub use lock::{Lock, LockError};
 pub use outbox::{Answer, Event, OutboxHealth, Queued, Subscription};
-pub use refresh::{Changes, Refresh};
+pub use refresh::{Changes, Refresh, listed};
 
-/// A failure of the state, naming it (a path, or a database URL without its password).
+/// A failure of the state, naming it (a path, or a database URL without its password); or of
+/// the entries a refresh brought to it, as they were read back ([`crate::dedup::Rows`]).
 #[derive(Debug, thiserror::Error)]
-#[error("state {state}: {source}")]
+#[error("{what}: {source}")]
 pub struct StoreError {
-    state: String,
+    /// "state <where>", or what else failed.
+    what: String,
     source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 impl StoreError {
     pub fn new(
-        state: impl Into<String>,
+        state: impl std::fmt::Display,
         source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
     ) -> StoreError {
         StoreError {
-            state: state.into(),
+            what: format!("state {state}"),
             source: source.into(),
+        }
+    }
+}
+
+/// Named as the spill names itself: no state is at fault.
+impl From<crate::dedup::SpillError> for StoreError {
+    fn from(e: crate::dedup::SpillError) -> StoreError {
+        StoreError {
+            what: crate::dedup::spill::WHAT.to_owned(),
+            source: Box::new(e.0),
         }
     }
 }

@@ -8,30 +8,21 @@ use crate::source::SourceReport;
 use chrono::{DateTime, FixedOffset};
 use std::collections::HashMap;
 
-/// What one refresh brings to the store.
-#[derive(Debug, Clone, Copy)]
+/// What one refresh brings to the store, beside the entries it saw.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Refresh<'a> {
     /// Every source's outcome.
     pub sources: &'a [SourceReport],
-    /// The entries seen, repeats merged.
-    pub entries: &'a [Entry],
-    /// What was learned of their articles.
+    /// What was learned of the entries' articles.
     pub articles: &'a [ArticleNote],
     /// The notifications configured: who is told of what.
     pub subscriptions: &'a [Subscription],
 }
 
-impl<'a> Refresh<'a> {
-    /// Entries alone: no source read, no article, nobody to notify (an import of rows read
-    /// elsewhere).
-    pub fn of_entries(entries: &'a [Entry]) -> Refresh<'a> {
-        Refresh {
-            sources: &[],
-            entries,
-            articles: &[],
-            subscriptions: &[],
-        }
-    }
+/// Entries held in a slice, as [`Store::commit`] takes them (an import of rows read elsewhere,
+/// a test).
+pub fn listed(entries: &[Entry]) -> impl Iterator<Item = super::Result<Entry>> + '_ {
+    entries.iter().cloned().map(Ok)
 }
 
 /// What a refresh changed in the store.
@@ -47,8 +38,10 @@ pub struct Changes {
 const READ_AHEAD: usize = 1000;
 
 impl Store {
-    /// Records one refresh in a single transaction: the sources' outcomes, the entries seen and
-    /// what was learned of their articles. `now` stamps first sightings and content changes
+    /// Records one refresh in a single transaction: the sources' outcomes, the entries seen
+    /// (`entries`, each key once, best in key order: each then touches the index pages of the
+    /// one before; read as they are stored, so never all in memory) and what was learned of
+    /// their articles. If reading `entries` fails, nothing is recorded. `now` stamps first sightings and content changes
     /// that carry no newer date of their own. New entries, and those whose title or summary
     /// changed, are classified with `topics_of` (the rules [`Store::topic_rules`] names): the
     /// others keep their topics. An article read this run dates its entry (by
@@ -62,11 +55,11 @@ impl Store {
         &mut self,
         now: DateTime<FixedOffset>,
         refresh: &Refresh<'_>,
+        entries: impl IntoIterator<Item = super::Result<Entry>>,
         topics_of: impl Fn(&Entry) -> Vec<String>,
     ) -> super::Result<Changes> {
         let Refresh {
             sources,
-            entries,
             articles,
             subscriptions,
         } = *refresh;
@@ -85,74 +78,78 @@ impl Store {
         let mut changes = Changes::default();
         // Whether what a feed shows of an entry was written (its row, topics, rows, article).
         let mut touched = false;
-        let queue = |tx: &mut Box<dyn Transaction + '_>, key, topics: &[String], event| {
-            let mut queued = 0;
-            for s in subscriptions.iter().filter(|s| s.wants(topics, event)) {
-                tx.enqueue(&s.notify, key, event, now)?;
-                queued += 1;
-            }
-            Ok::<usize, StoreError>(queued)
-        };
-        // In key order, the index pages each entry touches are those of the one before.
-        let mut in_order: Vec<&Entry> = entries.iter().collect();
-        in_order.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let queue =
+            |tx: &mut Box<dyn Transaction + '_>, key: &EntryKey, topics: &[String], event| {
+                let mut queued = 0;
+                for s in subscriptions.iter().filter(|s| s.wants(topics, event)) {
+                    tx.enqueue(&s.notify, key, event, now)?;
+                    queued += 1;
+                }
+                Ok::<usize, StoreError>(queued)
+            };
         // What the state knows is read ahead a slice at a time: keys are unique in a refresh,
         // so no write below changes another entry's answer, and a slice bounds the memory.
-        let mut known_all = HashMap::new();
-        let mut rows_all = HashMap::new();
-        for (i, e) in in_order.iter().enumerate() {
-            if i % READ_AHEAD == 0 {
-                let end = (i + READ_AHEAD).min(in_order.len());
-                let keys: Vec<&EntryKey> = in_order[i..end].iter().map(|e| &e.key).collect();
-                known_all = tx.known_all(&keys)?;
-                let known: Vec<&EntryKey> = (keys.into_iter())
-                    .filter(|k| known_all.contains_key(*k))
-                    .collect();
-                rows_all = tx.rows_all(&known)?;
+        let mut entries = entries.into_iter();
+        // The entries listed of those whose article was read.
+        let mut listed = std::collections::HashSet::new();
+        loop {
+            let slice = (entries.by_ref().take(READ_AHEAD)).collect::<super::Result<Vec<_>>>()?;
+            if slice.is_empty() {
+                break;
             }
-            let fresh = read.get(&e.key);
-            let Some(known) = known_all.remove(&e.key) else {
-                let first = rules::first(e, fresh.unwrap_or(&ArticleDates::default()), now);
-                let topics = topics_of(e);
-                tx.insert(e, &first, &topics, now)?;
-                changes.new += 1;
-                touched = true;
-                if e.origins
-                    .iter()
-                    .any(|o| read_before.contains(o.source.as_str()))
-                {
-                    changes.queued += queue(&mut tx, &e.key, &topics, Event::New)?;
+            let keys: Vec<&EntryKey> = slice.iter().map(|e| &e.key).collect();
+            let mut known_all = tx.known_all(&keys)?;
+            let known: Vec<&EntryKey> = (keys.into_iter())
+                .filter(|k| known_all.contains_key(*k))
+                .collect();
+            let mut rows_all = tx.rows_all(&known)?;
+            for e in &slice {
+                if read.contains_key(&e.key) {
+                    listed.insert(e.key.clone());
                 }
-                continue;
-            };
-            let article = fresh.copied().unwrap_or(known.article);
-            let revision = rules::revise(&known, e, &article, now, &topics_of);
-            touched |= revision.write == Write::Row || revision.topics_moved;
-            match revision.write {
-                Write::Row => tx.update(e, &revision, now)?,
-                Write::LastSeen => tx.seen(&e.key, now)?,
-                Write::Nothing => {}
-            }
-            changes.updated += usize::from(revision.changed);
-            // An update is news when the listing says so; an article read (a rule turned on or
-            // changed) would otherwise announce every stored entry again.
-            let listing_changed = known.title != e.title
-                || known.link != e.link
-                || known.summary != e.summary
-                || known.source_date != revision.source_date;
-            if listing_changed {
-                changes.queued += queue(&mut tx, &e.key, &revision.topics, Event::Updated)?;
-            }
-            if revision.topics_moved {
-                tx.move_topics(&e.key, &known, &revision)?;
-            }
-            let was = rows_all.remove(&e.key).unwrap_or_default();
-            for (source, positions) in rules::moved_rows(&was, &e.origins) {
-                tx.set_rows(&e.key, source, &positions)?;
-                touched = true;
+                let fresh = read.get(&e.key);
+                let Some(known) = known_all.remove(&e.key) else {
+                    let first = rules::first(e, fresh.unwrap_or(&ArticleDates::default()), now);
+                    let topics = topics_of(e);
+                    tx.insert(e, &first, &topics, now)?;
+                    changes.new += 1;
+                    touched = true;
+                    if e.origins
+                        .iter()
+                        .any(|o| read_before.contains(o.source.as_str()))
+                    {
+                        changes.queued += queue(&mut tx, &e.key, &topics, Event::New)?;
+                    }
+                    continue;
+                };
+                let article = fresh.copied().unwrap_or(known.article);
+                let revision = rules::revise(&known, e, &article, now, &topics_of);
+                touched |= revision.write == Write::Row || revision.topics_moved;
+                match revision.write {
+                    Write::Row => tx.update(e, &revision, now)?,
+                    Write::LastSeen => tx.seen(&e.key, now)?,
+                    Write::Nothing => {}
+                }
+                changes.updated += usize::from(revision.changed);
+                // An update is news when the listing says so; an article read (a rule turned on or
+                // changed) would otherwise announce every stored entry again.
+                let listing_changed = known.title != e.title
+                    || known.link != e.link
+                    || known.summary != e.summary
+                    || known.source_date != revision.source_date;
+                if listing_changed {
+                    changes.queued += queue(&mut tx, &e.key, &revision.topics, Event::Updated)?;
+                }
+                if revision.topics_moved {
+                    tx.move_topics(&e.key, &known, &revision)?;
+                }
+                let was = rows_all.remove(&e.key).unwrap_or_default();
+                for (source, positions) in rules::moved_rows(&was, &e.origins) {
+                    tx.set_rows(&e.key, source, &positions)?;
+                    touched = true;
+                }
             }
         }
-        let listed: std::collections::HashSet<&EntryKey> = entries.iter().map(|e| &e.key).collect();
         for note in articles {
             // An entry no longer listed whose kept page was read again: its dates may move.
             if let (false, Some(dates)) = (listed.contains(&note.key), read.get(&note.key))

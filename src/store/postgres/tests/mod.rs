@@ -10,7 +10,7 @@ use super::connect::{Parts, connect};
 use super::*;
 use crate::model::Entry;
 use crate::store::copy::TABLES;
-use crate::store::{Location, LockError, Refresh, Store};
+use crate::store::{Location, LockError, Refresh, Store, listed};
 use scenario::{assert_same, at, classify, entry, scenario};
 
 /// The server's URL, or `None` (with a note) where the tests are not to run against one.
@@ -214,12 +214,14 @@ fn a_refresh_that_fails_leaves_nothing() {
     // goes with it.
     let twice = |_: &Entry| vec!["scam".to_owned(), "scam".to_owned()];
     let e = store
-        .commit(now, &Refresh::of_entries(&entries), twice)
+        .commit(now, &Refresh::default(), listed(&entries), twice)
         .unwrap_err();
     assert!(e.to_string().contains("duplicate key"), "{e}");
     assert_eq!(store.count().unwrap(), 0);
     store
-        .commit(now, &Refresh::of_entries(&entries), |e| classify(&e.title))
+        .commit(now, &Refresh::default(), listed(&entries), |e| {
+            classify(&e.title)
+        })
         .unwrap();
     assert_eq!(store.count().unwrap(), 1);
     // The server gone from under an open state: a failure to report, not a panic.
@@ -229,7 +231,9 @@ fn a_refresh_that_fails_leaves_nothing() {
     eprintln!("{e}");
     assert!(e.starts_with(&state), "{e}");
     let e = store
-        .commit(now, &Refresh::of_entries(&entries), |e| classify(&e.title))
+        .commit(now, &Refresh::default(), listed(&entries), |e| {
+            classify(&e.title)
+        })
         .unwrap_err()
         .to_string();
     eprintln!("{e}");
@@ -361,7 +365,9 @@ fn the_store_works_on_an_async_worker() {
         let now = at("2026-01-10T09:00:00+09:00");
         tokio::task::yield_now().await;
         store
-            .commit(now, &Refresh::of_entries(&entries), |e| classify(&e.title))
+            .commit(now, &Refresh::default(), listed(&entries), |e| {
+                classify(&e.title)
+            })
             .unwrap();
         let count = store.count().unwrap();
         drop(store);

@@ -4,7 +4,9 @@ use super::super::*;
 use crate::model::{Article, ArticleDates, Entry};
 use crate::source::{Outcome, SourceError, SourceReport};
 use crate::store::rules::outbox::Next;
-use crate::store::{ArticleEvent, ArticleNote, Page, Reading, Refresh, Store, Subscription};
+use crate::store::{
+    ArticleEvent, ArticleNote, Page, Reading, Refresh, Store, Subscription, listed,
+};
 use chrono::DateTime;
 
 pub(super) fn at(text: &str) -> DateTime<FixedOffset> {
@@ -159,14 +161,18 @@ pub(super) fn scenario(store: &mut Store) -> Vec<crate::store::Changes> {
     let sources = reports(false);
     let refresh = Refresh {
         sources: &sources,
-        entries: &first,
         articles: &articles,
         subscriptions: &subscriptions,
     };
     let topics_of = |e: &Entry| classify(&e.title);
     let mut changes = vec![
         store
-            .commit(at("2026-01-10T09:00:00+09:00"), &refresh, topics_of)
+            .commit(
+                at("2026-01-10T09:00:00+09:00"),
+                &refresh,
+                listed(&first),
+                topics_of,
+            )
             .unwrap(),
     ];
     let second = [
@@ -206,12 +212,15 @@ pub(super) fn scenario(store: &mut Store) -> Vec<crate::store::Changes> {
     let sources = reports(true);
     let refresh = Refresh {
         sources: &sources,
-        entries: &second,
         articles: &articles,
         subscriptions: &subscriptions,
     };
     let now = at("2026-01-11T09:00:00+09:00");
-    changes.push(store.commit(now, &refresh, topics_of).unwrap());
+    changes.push(
+        store
+            .commit(now, &refresh, listed(&second), topics_of)
+            .unwrap(),
+    );
     let queued = store.outbox().unwrap();
     let keys: Vec<&EntryKey> = queued.iter().map(|q| &q.entry.key).collect();
     store.sending("mail", &keys, now).unwrap();
