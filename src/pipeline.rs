@@ -115,22 +115,33 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
     let _lock = tokio::task::spawn_blocking(move || Lock::acquire(&state, wait))
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-    let mut store = Store::open(&config.state)?;
+    let state = config.state.clone();
+    let opening = tokio::task::spawn_blocking(move || Store::open(&state));
+    let opened = |opening: Result<_, tokio::task::JoinError>| -> Result<Store, Error> {
+        Ok(opening.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?)
+    };
     let client = Client::new(&config.fetch);
     let now = now(config);
-    let validators = config
-        .sources
-        .iter()
-        .map(|s| store.validators(&s.id, now))
-        .collect::<Result<_, _>>()?;
     // Where the time of a refresh goes, in the debug log (`KAIRAN_LOG=kairan=debug`).
     let mut lap = Instant::now();
     let mut timed = |stage: &str| {
         tracing::debug!("{stage}: {} ms", lap.elapsed().as_millis());
         lap = Instant::now();
     };
-    let (mut sources, mut rows) =
-        gather_rows(config, &client, validators, options.on_fetched).await;
+    let (mut store, (mut sources, mut rows)) = if config.state.may_exist() {
+        let store = opened(opening.await)?;
+        let validators = (config.sources.iter())
+            .map(|s| store.validators(&s.id, now))
+            .collect::<Result<_, _>>()?;
+        let gathered = gather_rows(config, &client, validators, options.on_fetched).await;
+        (store, gathered)
+    } else {
+        // A new state knows no validators: the sources are read while it is made.
+        let none = vec![Validators::default(); config.sources.len()];
+        let gathering = gather_rows(config, &client, none, options.on_fetched);
+        let (opening, gathered) = tokio::join!(opening, gathering);
+        (opened(opening)?, gathered)
+    };
     timed("fetched, extracted and normalized");
     let plan = crate::runtime::blocking(|| article::Plan::new(config, &store, &mut rows, now))?;
     let articles = article::gather(config, &client, plan).await;

@@ -17,8 +17,9 @@ use std::collections::HashMap;
 
 pub use spill::SpillError;
 
-/// Rows held in memory before they go to a temporary file: some 20 MB of entries.
-const HELD: usize = 20_000;
+/// Rows held in memory before they go to a temporary file: some 5 MB of entries, fifty
+/// listings' worth; a run of a few listings never writes one.
+const HELD: usize = 5_000;
 
 type Date = DateTime<FixedOffset>;
 

@@ -87,7 +87,6 @@ fn create(path: &Path, state: &str) -> Result<()> {
     let made = (|| {
         let mut conn = Connection::open(&tmp).map_err(|e| StoreError::new(state, e))?;
         schema::migrate(&mut conn, true).map_err(|e| error(&conn, state, e))?;
-        // Closing the last connection checkpoints the WAL into the file and removes it.
         conn.close().map_err(|(conn, e)| error(&conn, state, e))?;
         std::fs::File::open(&tmp)
             .and_then(|f| f.sync_all())
@@ -358,50 +357,4 @@ impl Backend for Sqlite {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::Store;
-    use super::*;
-
-    /// A state written before topics were stored opens, and its entries get their topics at
-    /// the first classification.
-    #[test]
-    fn a_state_from_before_stored_topics_is_brought_up_to_date() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kairan.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            for sql in &schema::MIGRATIONS[..3] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 3).unwrap();
-            conn.execute_batch(
-                "INSERT INTO meta VALUES ('created', '2024-01-01T00:00:00Z');
-                 INSERT INTO entries (key, id, title, link, summary, source_date, published,
-                     updated, updated_ts, first_seen, last_seen)
-                 VALUES ('https://example.org/a', 'urn:uuid:a', '偽のセキュリティ警告に注意',
-                     'https://example.org/a', NULL, NULL, '2024-01-01T00:00:00+09:00',
-                     '2024-01-01T00:00:00+09:00', 1704034800, '2024-01-01T00:00:00+09:00',
-                     '2024-01-01T00:00:00+09:00');",
-            )
-            .unwrap();
-        }
-        let mut store = Store::open(&super::super::Location::File(path.clone())).unwrap();
-        assert_eq!(store.topic_rules().unwrap(), None);
-        assert_eq!(store.feed(Some("scam"), 10).unwrap().total, 0);
-        store
-            .retopic("rules-1", |title, _| {
-                if title.contains("警告") {
-                    vec!["scam".to_owned()]
-                } else {
-                    Vec::new()
-                }
-            })
-            .unwrap();
-        assert_eq!(store.topic_rules().unwrap().as_deref(), Some("rules-1"));
-        let feed = store.feed(Some("scam"), 10).unwrap();
-        assert_eq!(feed.total, 1);
-        assert_eq!(feed.entries[0].0.id, "urn:uuid:a");
-        assert_eq!(feed.entries[0].1, vec!["scam".to_owned()]);
-        assert_eq!(store.feed(None, 10).unwrap().entries[0].1, vec!["scam"]);
-    }
-}
+mod tests;

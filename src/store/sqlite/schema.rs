@@ -186,8 +186,11 @@ pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()
     let synchronous = if aside { "OFF" } else { "NORMAL" };
     conn.pragma_update(None, "synchronous", synchronous)?;
     // WAL: a reader (serve, status) never blocks the refresh, and a killed run leaves the
-    // last committed state.
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // last committed state. A state built aside has no reader and, killed, is thrown away: it
+    // is built with no journal at all (no file made, synced and removed beside it) and turned
+    // to WAL once built.
+    let journal = if aside { "OFF" } else { "WAL" };
+    conn.pragma_update(None, "journal_mode", journal)?;
     wait_when_busy(conn)?;
     // 32 MiB of page cache rather than SQLite's 2: a refresh of a large store touches
     // index pages all over, and a small cache rereads and spills them (measured in
@@ -211,5 +214,9 @@ pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()
             [chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)],
         )?;
     }
-    tx.commit()
+    tx.commit()?;
+    if aside {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    Ok(())
 }

@@ -1,0 +1,106 @@
+//! The SQLite backend's own tests: what only a SQLite file shows.
+
+use super::super::Store;
+use super::*;
+
+/// A state written before topics were stored opens, and its entries get their topics at
+/// the first classification.
+#[test]
+fn a_state_from_before_stored_topics_is_brought_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kairan.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO meta VALUES ('created', '2024-01-01T00:00:00Z');
+             INSERT INTO entries (key, id, title, link, summary, source_date, published,
+                 updated, updated_ts, first_seen, last_seen)
+             VALUES ('https://example.org/a', 'urn:uuid:a', '偽のセキュリティ警告に注意',
+                 'https://example.org/a', NULL, NULL, '2024-01-01T00:00:00+09:00',
+                 '2024-01-01T00:00:00+09:00', 1704034800, '2024-01-01T00:00:00+09:00',
+                 '2024-01-01T00:00:00+09:00');",
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&super::super::Location::File(path.clone())).unwrap();
+    assert_eq!(store.topic_rules().unwrap(), None);
+    assert_eq!(store.feed(Some("scam"), 10).unwrap().total, 0);
+    store
+        .retopic("rules-1", |title, _| {
+            if title.contains("警告") {
+                vec!["scam".to_owned()]
+            } else {
+                Vec::new()
+            }
+        })
+        .unwrap();
+    assert_eq!(store.topic_rules().unwrap().as_deref(), Some("rules-1"));
+    let feed = store.feed(Some("scam"), 10).unwrap();
+    assert_eq!(feed.total, 1);
+    assert_eq!(feed.entries[0].0.id, "urn:uuid:a");
+    assert_eq!(feed.entries[0].1, vec!["scam".to_owned()]);
+    assert_eq!(store.feed(None, 10).unwrap().entries[0].1, vec!["scam"]);
+}
+
+/// A new state is built aside with no journal: after a first import it has every table and
+/// index a new one has, is WAL, each topic reads newest first, and the next refresh keeps it so.
+#[test]
+fn a_first_import_leaves_the_schema_and_order_of_a_migrated_state() {
+    use crate::model::{Entry, Origin};
+    let dir = tempfile::tempdir().unwrap();
+    let open = |name: &str| Store::open(&super::super::Location::File(dir.path().join(name)));
+    let schema = |name: &str| -> Vec<(String, Option<String>)> {
+        let conn = Connection::open(dir.path().join(name)).unwrap();
+        let mut read = conn
+            .prepare("SELECT name, sql FROM sqlite_schema ORDER BY name")
+            .unwrap();
+        read.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let day = |n: u32| {
+        chrono::DateTime::parse_from_rfc3339(&format!("2026-01-{n:02}T00:00:00+09:00")).ok()
+    };
+    let entry = |n: u32| Entry {
+        key: EntryKey(format!("https://example.org/{n}")),
+        title: format!("警告 {n}"),
+        link: format!("https://example.org/{n}"),
+        summary: None,
+        published: day(n),
+        updated: day(n),
+        origins: vec![Origin {
+            source: "anshin".to_owned(),
+            position: n as usize,
+        }],
+    };
+    let now = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:00:00+09:00").unwrap();
+    let scam = |_: &Entry| vec!["scam".to_owned()];
+    drop(open("new.db").unwrap());
+    let mut store = open("loaded.db").unwrap();
+    let first: Vec<Entry> = [3, 1, 2].into_iter().map(entry).collect();
+    let changes =
+        (store.commit(now, &Default::default(), super::super::listed(&first), scam)).unwrap();
+    assert_eq!(changes.new, 3);
+    assert_eq!(schema("loaded.db"), schema("new.db"));
+    let newest = |store: &Store| -> Vec<String> {
+        let feed = store.feed(Some("scam"), 10).unwrap();
+        feed.entries.into_iter().map(|(e, _)| e.title).collect()
+    };
+    assert_eq!(newest(&store), ["警告 3", "警告 2", "警告 1"]);
+    let next: Vec<Entry> = [4].into_iter().map(entry).collect();
+    store
+        .commit(now, &Default::default(), super::super::listed(&next), scam)
+        .unwrap();
+    assert_eq!(newest(&store), ["警告 4", "警告 3", "警告 2", "警告 1"]);
+    // Built aside with no journal, the new state is WAL once in place.
+    let mode: String = Connection::open(dir.path().join("new.db"))
+        .unwrap()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
