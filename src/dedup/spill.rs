@@ -3,8 +3,10 @@
 //! stays bounded however many listings a run reads.
 //!
 //! The file is SQLite's private temporary database (opened with an empty name): in memory up
-//! to its cache, on disk beyond it (under `SQLITE_TMPDIR` or `TMPDIR`), removed when the
-//! connection closes. Nobody else ever sees it, so nothing is journaled or synced.
+//! to its cache (2 MiB: rows are written once and read back once, in order, so a larger cache
+//! would only hold them in memory), on disk beyond it (under `SQLITE_TMPDIR` or `TMPDIR`),
+//! removed when the connection closes. Nobody else ever sees it, so nothing is journaled or
+//! synced.
 
 use crate::model::{Entry, EntryKey, Origin};
 use chrono::{DateTime, FixedOffset};
@@ -35,7 +37,7 @@ impl Spill {
         db.execute_batch(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
              PRAGMA locking_mode = EXCLUSIVE; PRAGMA temp_store = FILE;
-             PRAGMA cache_size = -8192;
+             PRAGMA cache_size = -2048;
              CREATE TABLE rows (key TEXT NOT NULL, ord INTEGER NOT NULL, title TEXT NOT NULL,
                  link TEXT NOT NULL, summary TEXT, published TEXT, updated TEXT,
                  origins TEXT NOT NULL);",

@@ -1,5 +1,5 @@
-//! The output and the state on a full file system (a small tmpfs mounted by the test), on a
-//! read-only one, and an output path whose parent is a file.
+//! The output, the state and a run's temporary rows on a full file system (a small tmpfs
+//! mounted by the test), on a read-only one, and an output path whose parent is a file.
 
 use super::{listing, listing_workspace, sound_entries, temporaries};
 use crate::common::*;
@@ -116,6 +116,41 @@ fn a_full_disk_under_the_state_keeps_the_previous_state() {
     assert_status(&ws.run(), 0);
     assert_eq!(sound_entries(&ws.state()), 400);
     assert!(temporaries(&dir).is_empty(), "{:?}", temporaries(&dir));
+}
+
+/// A run of many rows holds them in a temporary file (SQLite's, under `SQLITE_TMPDIR`): when
+/// that file system is full, the run stores and publishes nothing and says where; with room,
+/// the next run stores them all.
+#[test]
+fn a_full_disk_under_the_temporary_rows_keeps_the_state_and_the_output() {
+    let server = Server::start();
+    server.route("/list.html", Reply::html(listing(30)));
+    let mut ws = listing_workspace("full-temporary", &server, "/list.html");
+    let tmp = ws.dir.join("tmp");
+    let Some(disk) = Tmpfs::mount(&tmp, "size=16m") else {
+        return;
+    };
+    ws.env
+        .push(("SQLITE_TMPDIR".into(), tmp.display().to_string()));
+    assert_status(&ws.run(), 0);
+    let published = files_under(&ws.out());
+    let filler = disk.fill();
+
+    // Some 3 MB of rows: beyond what the spill holds in memory before it writes its file.
+    server.route("/list.html", Reply::html(listing(12_000)));
+    let out = ws.run();
+    assert_status(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("this run's rows, held in a temporary file") && err.contains("full"),
+        "says which file and why: {err}"
+    );
+    assert_eq!(files_under(&ws.out()), published, "the output untouched");
+    assert_eq!(sound_entries(&ws.state()), 30, "nothing stored");
+
+    std::fs::remove_file(filler).unwrap();
+    assert_status(&ws.run(), 0);
+    assert_eq!(sound_entries(&ws.state()), 12_000);
 }
 
 #[test]
