@@ -119,7 +119,7 @@ impl Rows {
             return Err(e);
         }
         let rows = match &mut self.spill {
-            Some(spill) => Source::Spilled(spill.read()?),
+            Some(spill) => Source::Spilled(spill.read()),
             None => {
                 if !self.sorted {
                     // Stable: equal keys keep the order they came in.
@@ -139,7 +139,7 @@ impl Rows {
 
 enum Source<'a> {
     Held(std::slice::Iter<'a, Entry>),
-    Spilled(spill::Reader<'a>),
+    Spilled(spill::Reader),
 }
 
 impl Iterator for Source<'_> {

@@ -11,9 +11,10 @@
 use crate::model::{Entry, EntryKey, Origin};
 use chrono::{DateTime, FixedOffset};
 use rusqlite::{Connection, Row, params};
-use std::collections::VecDeque;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, PoisonError};
 
-/// Rows read back at a time.
+/// Rows read ahead of the store.
 const PAGE: usize = 1000;
 
 /// What a failure names: where the rows are.
@@ -25,10 +26,10 @@ pub const WHAT: &str = "this run's rows, held in a temporary file (under SQLITE_
 pub struct SpillError(#[from] pub rusqlite::Error);
 
 pub(super) struct Spill {
-    db: Connection,
+    /// Shared with the thread that reads the rows back ([`Spill::read`]).
+    db: Arc<Mutex<Connection>>,
     /// Rows written so far: each row's place in arrival order, so that a read is stable.
     count: i64,
-    indexed: bool,
 }
 
 impl Spill {
@@ -43,9 +44,8 @@ impl Spill {
                  origins TEXT NOT NULL);",
         )?;
         Ok(Spill {
-            db,
+            db: Arc::new(Mutex::new(db)),
             count: 0,
-            indexed: false,
         })
     }
 
@@ -54,7 +54,8 @@ impl Spill {
         &mut self,
         entries: impl IntoIterator<Item = Entry>,
     ) -> Result<(), SpillError> {
-        let tx = self.db.transaction()?;
+        let mut db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = db.transaction()?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO rows (key, ord, title, link, summary, published, updated, origins)
@@ -81,83 +82,44 @@ impl Spill {
         Ok(())
     }
 
-    /// Every row written, in key order, then in the order they came.
-    pub(super) fn read(&mut self) -> Result<Reader<'_>, SpillError> {
-        if !self.indexed {
-            // One sort of everything, after the writes: cheaper than keeping a tree in order
-            // while rows arrive in no order.
-            self.db
-                .execute_batch("CREATE INDEX rows_by_key ON rows (key, ord)")?;
-            self.indexed = true;
-        }
-        Ok(Reader {
-            db: &self.db,
-            after: None,
-            page: VecDeque::new(),
-            done: false,
-        })
+    /// Every row written, in key order, then in the order they came: sorted by SQLite (in
+    /// memory up to the cache, in merged runs on disk beyond it) and read on a thread of its
+    /// own, a page ahead of the store that takes them, on the other core.
+    pub(super) fn read(&self) -> Reader {
+        let (send, receive) = std::sync::mpsc::sync_channel(PAGE);
+        let db = self.db.clone();
+        std::thread::spawn(move || {
+            let db = db.lock().unwrap_or_else(PoisonError::into_inner);
+            let read = || -> rusqlite::Result<()> {
+                let mut sorted = db.prepare(
+                    "SELECT key, ord, title, link, summary, published, updated, origins
+                     FROM rows ORDER BY key, ord",
+                )?;
+                let mut rows = sorted.query([])?;
+                while let Some(row) = rows.next()? {
+                    if send.send(Ok(entry(row)?)).is_err() {
+                        // The rows are no longer wanted.
+                        break;
+                    }
+                }
+                Ok(())
+            };
+            if let Err(e) = read() {
+                let _ = send.send(Err(SpillError(e)));
+            }
+        });
+        Reader(receive)
     }
 }
 
-/// Reads the rows a page at a time, each page starting after the last row of the one before:
-/// a statement would hold the connection it borrows for the whole read.
-pub(super) struct Reader<'a> {
-    db: &'a Connection,
-    after: Option<(String, i64)>,
-    page: VecDeque<Entry>,
-    done: bool,
-}
+/// The rows as [`Spill::read`]'s thread sends them; dropped, it stops that thread.
+pub(super) struct Reader(Receiver<Result<Entry, SpillError>>);
 
-impl Reader<'_> {
-    fn next_page(&mut self) -> Result<(), SpillError> {
-        const COLUMNS: &str = "SELECT key, ord, title, link, summary, published, updated, origins
-                               FROM rows";
-        let mut rows = Vec::with_capacity(PAGE);
-        let mut last = None;
-        let mut push = |row: &Row<'_>| -> rusqlite::Result<()> {
-            last = Some((row.get(0)?, row.get(1)?));
-            rows.push(entry(row)?);
-            Ok(())
-        };
-        match self.after.take() {
-            None => {
-                let mut stmt = self
-                    .db
-                    .prepare_cached(&format!("{COLUMNS} ORDER BY key, ord LIMIT {PAGE}"))?;
-                let mut found = stmt.query([])?;
-                while let Some(row) = found.next()? {
-                    push(row)?;
-                }
-            }
-            Some((key, ord)) => {
-                let mut stmt = self.db.prepare_cached(&format!(
-                    "{COLUMNS} WHERE (key, ord) > (?1, ?2) ORDER BY key, ord LIMIT {PAGE}"
-                ))?;
-                let mut found = stmt.query(params![key, ord])?;
-                while let Some(row) = found.next()? {
-                    push(row)?;
-                }
-            }
-        }
-        self.after = last;
-        self.done = rows.len() < PAGE;
-        self.page.extend(rows);
-        Ok(())
-    }
-}
-
-impl Iterator for Reader<'_> {
+impl Iterator for Reader {
     type Item = Result<Entry, SpillError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.page.is_empty()
-            && !self.done
-            && let Err(e) = self.next_page()
-        {
-            self.done = true;
-            return Some(Err(e));
-        }
-        self.page.pop_front().map(Ok)
+        self.0.recv().ok()
     }
 }
 
