@@ -2,7 +2,8 @@
 //! store's backends are synchronous (rusqlite, the `postgres` crate) and object storage is
 //! async (object_store), while a refresh runs on a multi-thread runtime and the commands that
 //! only read the state run on none. A current-thread runtime is not supported (the `postgres`
-//! client cannot block inside one): kairan never starts one.
+//! client cannot block inside one): the only ones kairan starts are `serve`'s accept loops,
+//! which answer from memory and never touch the state.
 
 use std::future::Future;
 use tokio::runtime::{Handle, RuntimeFlavor};

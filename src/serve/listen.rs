@@ -31,22 +31,84 @@ pub struct Head<'a> {
 
 /// Accepts and serves until `shutdown` resolves, then lets open connections finish for at
 /// most [`GRACE`]. `refuse` answers a request instead of the router when it returns a response.
-pub async fn serve(
+///
+/// One accept loop per core, each on a single-threaded runtime of its own, all taking
+/// connections from `listener`, as nginx runs a worker per core: a connection's requests are
+/// then read, answered and written on one thread, where a multi-threaded runtime hands its
+/// events between workers (the task switches a profile under load showed, BENCHMARKS.md
+/// section 4). The connection cap is one for all loops.
+pub async fn serve<R>(
     listener: TcpListener,
     router: Router,
-    refuse: impl Fn(&Head<'_>) -> Option<Response> + Send + Sync + 'static,
+    refuse: R,
     limits: ServeLimits,
     shutdown: impl Future<Output = ()>,
-) {
+) -> std::io::Result<()>
+where
+    R: Fn(&Head<'_>) -> Option<Response> + Send + Sync + 'static,
+{
     let refuse = Arc::new(refuse);
+    let capacity = connection_capacity(limits.max_connections);
+    let slots = Arc::new(Semaphore::new(capacity));
+    let (stop, stopping) = watch::channel(false);
+    let listener = listener.into_std()?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut loops = Vec::with_capacity(cores);
+    for core in 0..cores {
+        let listener = listener.try_clone()?;
+        let (router, refuse, slots) = (router.clone(), refuse.clone(), slots.clone());
+        let mut stopping = stopping.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let accepting = move || {
+            runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener)?;
+                let stopped = async move {
+                    let _ = stopping.wait_for(|stop| *stop).await;
+                };
+                accept(listener, router, refuse, limits, slots, capacity, stopped).await;
+                Ok::<_, std::io::Error>(())
+            })
+        };
+        loops.push(
+            std::thread::Builder::new()
+                .name(format!("kairan-serve-{core}"))
+                .spawn(accepting)?,
+        );
+    }
+    shutdown.await;
+    let _ = stop.send(true);
+    let ended = tokio::task::spawn_blocking(move || {
+        loops
+            .into_iter()
+            .map(|l| l.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect::<std::io::Result<Vec<()>>>()
+    });
+    ended
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+        .map(drop)
+}
+
+/// One accept loop: until `shutdown` resolves, then open connections get at most [`GRACE`].
+async fn accept<R>(
+    listener: TcpListener,
+    router: Router,
+    refuse: Arc<R>,
+    limits: ServeLimits,
+    slots: Arc<Semaphore>,
+    capacity: usize,
+    shutdown: impl Future<Output = ()>,
+) where
+    R: Fn(&Head<'_>) -> Option<Response> + Send + Sync + 'static,
+{
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_header_size(limits.max_header_bytes)
         // The read buffer bounds a head that never ends; hyper's smallest is 8 KiB.
         .max_buf_size(limits.max_header_bytes.saturating_mul(2).max(8192));
-    let capacity = connection_capacity(limits.max_connections);
-    let slots = Arc::new(Semaphore::new(capacity));
     let (stop, stopping) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {

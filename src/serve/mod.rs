@@ -109,7 +109,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let limits = app.config.serve.limits;
     let refuse = app.clone();
     let refuse = move |head: &listen::Head<'_>| refusal(&refuse, head);
-    listen::serve(listener, router(app), refuse, limits, shutdown_signal()).await;
+    listen::serve(listener, router(app), refuse, limits, shutdown_signal())
+        .await
+        .map_err(ServeError::Start)?;
     // A refresh is stopped at its next wait; its store commit and file writes do not wait,
     // so each is whole or not done.
     refresher.abort();
