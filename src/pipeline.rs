@@ -136,11 +136,13 @@ pub async fn refresh(config: &Config, options: Options) -> Result<Report, Error>
         let gathered = gather_rows(config, &client, validators, options.on_fetched).await;
         (store, gathered)
     } else {
-        // A new state knows no validators: the sources are read while it is made.
+        // A new state knows no validators: the sources are read while it is made (and no
+        // longer once it cannot be).
         let none = vec![Validators::default(); config.sources.len()];
         let gathering = gather_rows(config, &client, none, options.on_fetched);
-        let (opening, gathered) = tokio::join!(opening, gathering);
-        (opened(opening)?, gathered)
+        tokio::try_join!(async { opened(opening.await) }, async {
+            Ok(gathering.await)
+        })?
     };
     timed("fetched, extracted and normalized");
     let plan = crate::runtime::blocking(|| article::Plan::new(config, &store, &mut rows, now))?;

@@ -66,7 +66,7 @@ pub struct Rows {
     spill: Option<spill::Spill>,
     /// How many rows may be held before all go to the spill.
     limit: usize,
-    /// The first failure to spill: reported when the rows are read back.
+    /// The first failure to spill: reported whenever the rows are read back.
     failed: Option<SpillError>,
     sorted: bool,
 }
@@ -115,8 +115,8 @@ impl Rows {
 
     /// Every entry, its rows merged, in key order; as often as asked.
     pub fn merged(&mut self) -> Result<Merged<'_>, SpillError> {
-        if let Some(e) = self.failed.take() {
-            return Err(e);
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
         let rows = match &mut self.spill {
             Some(spill) => Source::Spilled(spill.read()),

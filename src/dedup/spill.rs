@@ -20,10 +20,17 @@ const PAGE: usize = 1000;
 /// What a failure names: where the rows are.
 pub const WHAT: &str = "this run's rows, held in a temporary file (under SQLITE_TMPDIR or TMPDIR)";
 
-/// The spilled rows could not be written or read.
-#[derive(Debug, thiserror::Error)]
+/// The spilled rows could not be written or read. Shared, so that every later read of the
+/// rows reports the same failure.
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{}: {}", WHAT, .0)]
-pub struct SpillError(#[from] pub rusqlite::Error);
+pub struct SpillError(pub Arc<rusqlite::Error>);
+
+impl From<rusqlite::Error> for SpillError {
+    fn from(e: rusqlite::Error) -> SpillError {
+        SpillError(Arc::new(e))
+    }
+}
 
 pub(super) struct Spill {
     /// Shared with the thread that reads the rows back ([`Spill::read`]).
@@ -105,7 +112,7 @@ impl Spill {
                 Ok(())
             };
             if let Err(e) = read() {
-                let _ = send.send(Err(SpillError(e)));
+                let _ = send.send(Err(e.into()));
             }
         });
         Reader(receive)
