@@ -389,12 +389,13 @@ pub fn remember(
             .map(|t| config.topics[t].id.clone())
             .collect()
     };
+    // Before anything is written: rows that could not be held fail the refresh here.
+    let mut entries = rows.merged().map_err(StoreError::from)?;
     let rules = classifier.fingerprint();
     if store.topic_rules()?.as_deref() != Some(rules) {
         tracing::info!("the topic rules changed: classifying every stored entry again");
         store.retopic(rules, topic_ids)?;
     }
-    let mut entries = rows.merged().map_err(StoreError::from)?;
     let changes = store.commit(
         now,
         refresh,

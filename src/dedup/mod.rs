@@ -187,7 +187,12 @@ impl Iterator for Merged<'_> {
         loop {
             let row = match self.rows.next() {
                 Some(Ok(row)) => row,
-                Some(Err(e)) => return Some(Err(e)),
+                Some(Err(e)) => {
+                    // Nothing after a failure: what would follow is not the whole of it.
+                    self.pending = None;
+                    self.rows = Source::Held([].iter());
+                    return Some(Err(e));
+                }
                 None => return self.pending.take().map(|e| Ok(self.finish(e))),
             };
             match &mut self.pending {

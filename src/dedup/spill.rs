@@ -24,7 +24,7 @@ pub const WHAT: &str = "this run's rows, held in a temporary file (under SQLITE_
 /// rows reports the same failure.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}: {}", WHAT, .0)]
-pub struct SpillError(pub Arc<rusqlite::Error>);
+pub struct SpillError(pub Arc<dyn std::error::Error + Send + Sync>);
 
 impl From<rusqlite::Error> for SpillError {
     fn from(e: rusqlite::Error) -> SpillError {
@@ -93,7 +93,7 @@ impl Spill {
     /// memory up to the cache, in merged runs on disk beyond it) and read on a thread of its
     /// own, a page ahead of the store that takes them, on the other core.
     pub(super) fn read(&self) -> Reader {
-        let (send, receive) = std::sync::mpsc::sync_channel(PAGE);
+        let (send, receive) = std::sync::mpsc::sync_channel::<Sent>(PAGE);
         let db = self.db.clone();
         std::thread::spawn(move || {
             let db = db.lock().unwrap_or_else(PoisonError::into_inner);
@@ -104,29 +104,63 @@ impl Spill {
                 )?;
                 let mut rows = sorted.query([])?;
                 while let Some(row) = rows.next()? {
-                    if send.send(Ok(entry(row)?)).is_err() {
+                    if send.send(Sent::Row(entry(row)?)).is_err() {
                         // The rows are no longer wanted.
-                        break;
+                        return Ok(());
                     }
                 }
+                let _ = send.send(Sent::End);
                 Ok(())
             };
             if let Err(e) = read() {
-                let _ = send.send(Err(e.into()));
+                let _ = send.send(Sent::Failed(e.into()));
             }
         });
-        Reader(receive)
+        Reader {
+            rows: receive,
+            done: false,
+        }
     }
 }
 
+/// What [`Spill::read`]'s thread sends: the end is said, so that a thread that stopped
+/// otherwise (a panic) is never taken for the end of the rows.
+enum Sent {
+    Row(Entry),
+    End,
+    Failed(SpillError),
+}
+
 /// The rows as [`Spill::read`]'s thread sends them; dropped, it stops that thread.
-pub(super) struct Reader(Receiver<Result<Entry, SpillError>>);
+pub(super) struct Reader {
+    rows: Receiver<Sent>,
+    done: bool,
+}
 
 impl Iterator for Reader {
     type Item = Result<Entry, SpillError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.0.recv().ok()
+        if self.done {
+            return None;
+        }
+        match self.rows.recv() {
+            Ok(Sent::Row(entry)) => Some(Ok(entry)),
+            Ok(Sent::End) => {
+                self.done = true;
+                None
+            }
+            Ok(Sent::Failed(e)) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            Err(_) => {
+                self.done = true;
+                let stopped: Box<dyn std::error::Error + Send + Sync> =
+                    "the thread reading them back stopped before their end".into();
+                Some(Err(SpillError(Arc::from(stopped))))
+            }
+        }
     }
 }
 

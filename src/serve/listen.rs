@@ -54,6 +54,16 @@ where
     let listener = listener.into_std()?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let mut loops = Vec::with_capacity(cores);
+    // Said by each loop's thread as it ends, however it ends (a panic too): a loop that ends
+    // before the server is stopped stops the others, rather than serving on with fewer.
+    let (ending, mut ended) = tokio::sync::mpsc::unbounded_channel::<()>();
+    struct Ends(tokio::sync::mpsc::UnboundedSender<()>);
+    impl Drop for Ends {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+    // On an early return below, `stop` is dropped and the loops already started end.
     for core in 0..cores {
         let listener = listener.try_clone()?;
         let (router, refuse, slots) = (router.clone(), refuse.clone(), slots.clone());
@@ -61,7 +71,9 @@ where
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        let ends = Ends(ending.clone());
         let accepting = move || {
+            let _ends = ends;
             runtime.block_on(async move {
                 let listener = TcpListener::from_std(listener)?;
                 let stopped = async move {
@@ -77,7 +89,11 @@ where
                 .spawn(accepting)?,
         );
     }
-    shutdown.await;
+    drop(ending);
+    tokio::select! {
+        () = shutdown => {}
+        _ = ended.recv() => tracing::error!("an accept loop ended: stopping"),
+    }
     let _ = stop.send(true);
     let ended = tokio::task::spawn_blocking(move || {
         loops

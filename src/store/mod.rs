@@ -38,7 +38,9 @@ pub use archives::Written;
 pub use article::{ArticleEvent, ArticleNote, KeptPage, Page, Reading};
 pub use lock::{Lock, LockError};
 pub use outbox::{Answer, Event, OutboxHealth, Queued, Subscription};
-pub use refresh::{Changes, Refresh, listed};
+#[cfg(test)]
+pub use refresh::listed;
+pub use refresh::{Changes, Refresh};
 
 /// A failure of the state, naming it (a path, or a database URL without its password); or of
 /// the entries a refresh brought to it, as they were read back ([`crate::dedup::Rows`]).

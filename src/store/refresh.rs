@@ -19,8 +19,8 @@ pub struct Refresh<'a> {
     pub subscriptions: &'a [Subscription],
 }
 
-/// Entries held in a slice, as [`Store::commit`] takes them (an import of rows read elsewhere,
-/// a test).
+/// Entries held in a slice, as [`Store::commit`] takes them: for the backends' tests.
+#[cfg(test)]
 pub fn listed(entries: &[Entry]) -> impl Iterator<Item = super::Result<Entry>> + '_ {
     entries.iter().cloned().map(Ok)
 }
@@ -39,18 +39,18 @@ const READ_AHEAD: usize = 1000;
 
 impl Store {
     /// Records one refresh in a single transaction: the sources' outcomes, the entries seen
-    /// (`entries`, each key once, best in key order: each then touches the index pages of the
-    /// one before; read as they are stored, so never all in memory) and what was learned of
-    /// their articles. If reading `entries` fails, nothing is recorded. `now` stamps first sightings and content changes
-    /// that carry no newer date of their own. New entries, and those whose title or summary
-    /// changed, are classified with `topics_of` (the rules [`Store::topic_rules`] names): the
-    /// others keep their topics. An article read this run dates its entry (by
-    /// [`rules::revise`]) even when the entry is no longer listed.
+    /// (`entries`, each key once, best in key order: each then touches the index pages of
+    /// the one before; read as they are stored, so never all in memory) and what was learned
+    /// of their articles. If reading `entries` fails, nothing is recorded. `now` stamps first
+    /// sightings and content changes that carry no newer date of their own. New entries, and
+    /// those whose title or summary changed, are classified with `topics_of` (the rules
+    /// [`Store::topic_rules`] names): the others keep their topics. An article read this run
+    /// dates its entry (by [`rules::revise`]) even when the entry is no longer listed.
     ///
     /// Each entry that is news for a subscription is queued in the outbox, in the same
-    /// transaction: a new entry from a source read before (a source's first read is an import,
-    /// not news), and one whose listing row changed where the subscription asks for updates. Messages of
-    /// notifications no longer subscribed are removed.
+    /// transaction: a new entry from a source read before (a source's first read is an
+    /// import, not news), and one whose listing row changed where the subscription asks for
+    /// updates. Messages of notifications no longer subscribed are removed.
     pub fn commit(
         &mut self,
         now: DateTime<FixedOffset>,
