@@ -44,18 +44,11 @@ pub fn with_a_new_row() -> Vec<(&'static str, &'static str, &'static str)> {
 /// A configuration over `url` with the two topics of `common::config` and two entries per
 /// feed, so that the older ones go to monthly archives.
 pub fn dated_config(url: &str) -> String {
-    format!(
-        r#"
-[site]
-title = "テスト"
-base_url = "http://127.0.0.1:8080/kairan"
-author = "IPA"
-max_entries = 2
-
-{}
-{TOPICS}"#,
+    // Right after `[site]`'s own keys: still in that table.
+    config(&format!(
+        "max_entries = 2\n\n{}",
         html_source("anshin", url, NEWS_LIST)
-    )
+    ))
 }
 
 /// An upstream serving [`dated_rows`] at [`PAGE`].
