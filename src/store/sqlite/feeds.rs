@@ -3,7 +3,7 @@
 use crate::model::{EntryKey, Origin, StoredEntry};
 use crate::store::FeedRows;
 use crate::store::rules::{parse_time, topic_ids};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 pub(super) fn feed(
     conn: &Connection,
@@ -20,6 +20,8 @@ pub(super) fn feed(
         let topics: String = r.get(10)?;
         Ok((stored_entry(r)?, topic_ids(&topics)))
     }
+    // Written into the statement, not bound: SQLite plans with a bound LIMIT's value, so a
+    // cached statement given it again is prepared anew at every step (a parse per topic).
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let (entries, total) = match topic {
         Some(t) => (
@@ -27,24 +29,21 @@ pub(super) fn feed(
                 "SELECT {columns} FROM entries e LEFT JOIN articles a ON a.key = e.key
                  WHERE e.key IN (
                      SELECT e.key FROM entry_topics t JOIN entries e ON e.key = t.key
-                     WHERE t.topic = ?1 {TOPIC_ORDER} LIMIT ?2)
+                     WHERE t.topic = ?1 {TOPIC_ORDER} LIMIT {limit})
                  {ORDER}"
             ))?
-            .query_map(params![t, limit], row)?
+            .query_map([t], row)?
             .collect::<rusqlite::Result<Vec<_>>>()?,
-            conn.query_row(
-                "SELECT count(*) FROM entry_topics WHERE topic = ?1",
-                [t],
-                |r| r.get::<_, i64>(0),
-            )?,
+            conn.prepare_cached("SELECT count(*) FROM entry_topics WHERE topic = ?1")?
+                .query_row([t], |r| r.get::<_, i64>(0))?,
         ),
         None => (
             conn.prepare_cached(&format!(
                 "SELECT {columns} FROM entries e LEFT JOIN articles a ON a.key = e.key
-                 WHERE e.key IN (SELECT e.key FROM entries e {ORDER} LIMIT ?1)
+                 WHERE e.key IN (SELECT e.key FROM entries e {ORDER} LIMIT {limit})
                  {ORDER}"
             ))?
-            .query_map([limit], row)?
+            .query_map([], row)?
             .collect::<rusqlite::Result<Vec<_>>>()?,
             conn.query_row("SELECT count(*) FROM entries", [], |r| r.get::<_, i64>(0))?,
         ),

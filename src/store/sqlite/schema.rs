@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 
 /// Applied in order; the index + 1 is the schema version. Never edit one that has shipped.
+/// A new state is made from [`SCHEMA`] instead.
 pub(super) const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -148,6 +149,100 @@ pub(super) const MIGRATIONS: &[&str] = &[
 ",
 ];
 
+/// The schema [`MIGRATIONS`] build, written out whole: a new state is made with it at once
+/// rather than by replaying every step (ten scripts, each parsed and checked against the
+/// schema before it: most of a first run's SQL). A test holds the two to the same tables,
+/// columns, keys and indexes; a new migration is written here too.
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE entries (
+        key TEXT PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        summary TEXT,
+        source_date TEXT,          -- the listing or feed date as last seen, part of the content
+        published TEXT NOT NULL,   -- RFC 3339 with the source's offset
+        updated TEXT NOT NULL,
+        updated_ts INTEGER NOT NULL,
+        last_seen TEXT NOT NULL,
+        topics TEXT NOT NULL DEFAULT '', -- topic ids, space-separated, as meta 'topic_rules' made them
+        rev INTEGER NOT NULL DEFAULT 0   -- counted up by every write of what a feed shows of it
+    );
+    CREATE INDEX entries_by_updated ON entries (updated_ts DESC, key, rev);
+    CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt TEXT,
+        last_success TEXT,
+        last_error TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_full TEXT             -- when a whole body last arrived
+    );
+    CREATE TABLE entry_sources (
+        key TEXT NOT NULL REFERENCES entries (key),
+        source TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (key, source, position)
+    );
+    CREATE TABLE entry_topics (
+        topic TEXT NOT NULL,
+        updated_ts INTEGER NOT NULL,  -- the entry's
+        key TEXT NOT NULL REFERENCES entries (key),
+        PRIMARY KEY (topic, updated_ts DESC, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE articles (
+        key TEXT PRIMARY KEY REFERENCES entries (key),
+        source TEXT NOT NULL,
+        link TEXT NOT NULL,          -- the URL asked for
+        listing_date TEXT,           -- the entry's listing date when it was asked for
+        etag TEXT,
+        last_modified TEXT,
+        checked TEXT,                -- when a page or a 304 last came
+        rule TEXT,                   -- the rule the page was last read with
+        published TEXT,
+        updated TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_attempt TEXT,
+        excerpt TEXT,
+        content TEXT                 -- sanitized HTML
+    );
+    CREATE INDEX articles_by_source ON articles (source);
+    CREATE TABLE article_pages (
+        key TEXT PRIMARY KEY REFERENCES articles (key),
+        page BLOB NOT NULL,
+        content_type TEXT,
+        page_url TEXT NOT NULL       -- after redirects
+    );
+    CREATE TABLE outbox (
+        notify TEXT NOT NULL,        -- [[notify]] id
+        key TEXT NOT NULL REFERENCES entries (key),
+        event TEXT NOT NULL,         -- 'new' | 'updated'
+        queued TEXT NOT NULL,
+        failures INTEGER NOT NULL DEFAULT 0,
+        refusals INTEGER NOT NULL DEFAULT 0,
+        not_before TEXT,
+        last_error TEXT,
+        sending TEXT,                -- when handed to the receiver; cleared by its answer
+        PRIMARY KEY (notify, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE archives (
+        feed TEXT NOT NULL,          -- 'all' or a topic id
+        month TEXT NOT NULL,         -- YYYY-MM of its entries' updated, in the site's zone
+        fingerprint TEXT NOT NULL,
+        PRIMARY KEY (feed, month)
+    ) WITHOUT ROWID;
+    CREATE TABLE objects (
+        place TEXT NOT NULL,
+        key TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (place, key)
+    ) WITHOUT ROWID;
+";
+
 /// How long a statement waits for another process's write before failing.
 pub(super) fn wait_when_busy(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))
@@ -179,7 +274,7 @@ pub(super) fn unusable(conn: &Connection) -> rusqlite::Result<Option<String>> {
 }
 
 /// Applies the connection settings and every migration the file has not had, in one
-/// transaction; a new file also records when it was created.
+/// transaction; a new file gets [`SCHEMA`] whole and records when it was created.
 /// `aside`: the file is a new state being built where no one else sees it, and is synced once,
 /// whole, before it is linked into place: nothing of it is synced step by step.
 pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()> {
@@ -200,11 +295,15 @@ pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()
     // not both apply the same migration.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(usize::try_from(version).unwrap_or(0))
-    {
+    let applied = if version == 0 {
+        // An empty file (`unusable` refuses any other at version 0): the whole schema at once.
+        tx.execute_batch(SCHEMA)?;
+        tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+        MIGRATIONS.len()
+    } else {
+        usize::try_from(version).unwrap_or(0)
+    };
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
     }

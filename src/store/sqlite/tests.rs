@@ -104,3 +104,72 @@ fn a_first_import_leaves_the_schema_and_order_of_a_migrated_state() {
         .unwrap();
     assert_eq!(mode, "wal");
 }
+
+/// A new state is made from `SCHEMA` at once: it has the tables, columns, keys and indexes
+/// that every migration applied in turn leaves.
+#[test]
+fn the_whole_schema_is_what_the_migrations_build() {
+    /// Every table's and index's shape as SQLite reports it, comments and layout aside.
+    fn shape(conn: &Connection) -> Vec<String> {
+        // Each row of a query, its values written out.
+        let rows = |sql: &str| -> Vec<String> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let n = stmt.column_count();
+            let row = |r: &rusqlite::Row<'_>| {
+                let values = (0..n).map(|i| r.get::<_, rusqlite::types::Value>(i));
+                Ok(format!(
+                    "{:?}",
+                    values.collect::<rusqlite::Result<Vec<_>>>()?
+                ))
+            };
+            let rows = stmt.query_map([], row).unwrap();
+            rows.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        let names = |sql: &str| -> Vec<String> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        let mut shape = rows("SELECT type, name, tbl_name FROM sqlite_schema ORDER BY type, name");
+        for t in names("SELECT name FROM pragma_table_list WHERE schema = 'main' ORDER BY name") {
+            shape.push(format!("table {t}"));
+            shape.extend(rows(&format!(
+                "SELECT type, ncol, wr, strict FROM pragma_table_list WHERE name = '{t}'"
+            )));
+            shape.extend(rows(&format!(
+                "SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden
+                 FROM pragma_table_xinfo('{t}')"
+            )));
+            shape.extend(rows(&format!(
+                "SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('{t}')"
+            )));
+            shape.extend(rows(&format!(
+                "SELECT name, \"unique\", origin, partial FROM pragma_index_list('{t}')
+                 ORDER BY name"
+            )));
+        }
+        for i in names("SELECT name FROM sqlite_schema WHERE type = 'index' ORDER BY name") {
+            shape.push(format!("index {i}"));
+            shape.extend(rows(&format!(
+                "SELECT seqno, cid, name, \"desc\", coll, key FROM pragma_index_xinfo('{i}')"
+            )));
+        }
+        shape
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let migrated = Connection::open(dir.path().join("migrated.db")).unwrap();
+    for sql in schema::MIGRATIONS {
+        migrated.execute_batch(sql).unwrap();
+    }
+    let path = dir.path().join("new.db");
+    drop(Store::open(&super::super::Location::File(path.clone())).unwrap());
+    let new = Connection::open(&path).unwrap();
+    let version: i64 = (new.pragma_query_value(None, "user_version", |r| r.get(0))).unwrap();
+    assert_eq!(version, schema::MIGRATIONS.len() as i64);
+    let new = shape(&new);
+    assert!(
+        new.iter().any(|l| l == "index entries_by_updated"),
+        "{new:#?}"
+    );
+    assert_eq!(new, shape(&migrated));
+}
