@@ -195,6 +195,8 @@ pub trait Transaction {
     /// Records how a source's read went at `now`.
     fn record_source(&mut self, report: &SourceReport, now: DateTime<FixedOffset>) -> Result<()>;
     fn known(&mut self, key: &EntryKey) -> Result<Option<Known>>;
+    /// Whether the state holds any entry: where it holds none, nothing is looked up.
+    fn holds_entries(&mut self) -> Result<bool>;
     /// [`Transaction::known`] of each of `keys`, for those the state holds: a backend with a
     /// round trip to pay per statement reads them together.
     fn known_all(&mut self, keys: &[&EntryKey]) -> Result<HashMap<EntryKey, Known>> {

@@ -56,7 +56,7 @@ impl Store {
         now: DateTime<FixedOffset>,
         refresh: &Refresh<'_>,
         entries: impl IntoIterator<Item = super::Result<Entry>>,
-        topics_of: impl Fn(&Entry) -> Vec<String>,
+        topics_of: impl Fn(&Entry) -> Vec<String> + Sync,
     ) -> super::Result<Changes> {
         let Refresh {
             sources,
@@ -89,67 +89,105 @@ impl Store {
             };
         // What the state knows is read ahead a slice at a time: keys are unique in a refresh,
         // so no write below changes another entry's answer, and a slice bounds the memory.
+        // A state with no entries yet (a first import) knows none of them.
+        let importing = !tx.holds_entries()?;
         let mut entries = entries.into_iter();
-        // The entries listed of those whose article was read.
-        let mut listed = std::collections::HashSet::new();
-        loop {
+        let mut ahead = |tx: &mut Box<dyn Transaction + '_>| -> super::Result<Option<Ahead>> {
             let slice = (entries.by_ref().take(READ_AHEAD)).collect::<super::Result<Vec<_>>>()?;
             if slice.is_empty() {
-                break;
+                return Ok(None);
             }
             let keys: Vec<&EntryKey> = slice.iter().map(|e| &e.key).collect();
-            let mut known_all = tx.known_all(&keys)?;
-            let known: Vec<&EntryKey> = (keys.into_iter())
-                .filter(|k| known_all.contains_key(*k))
+            let known = if importing {
+                HashMap::new()
+            } else {
+                tx.known_all(&keys)?
+            };
+            let stored: Vec<&EntryKey> = (keys.into_iter())
+                .filter(|k| known.contains_key(*k))
                 .collect();
-            let mut rows_all = tx.rows_all(&known)?;
-            for e in &slice {
-                if read.contains_key(&e.key) {
-                    listed.insert(e.key.clone());
-                }
-                let fresh = read.get(&e.key);
-                let Some(known) = known_all.remove(&e.key) else {
-                    let first = rules::first(e, fresh.unwrap_or(&ArticleDates::default()), now);
-                    let topics = topics_of(e);
-                    tx.insert(e, &first, &topics, now)?;
-                    changes.new += 1;
-                    touched = true;
-                    if e.origins
-                        .iter()
-                        .any(|o| read_before.contains(o.source.as_str()))
-                    {
-                        changes.queued += queue(&mut tx, &e.key, &topics, Event::New)?;
+            let rows = tx.rows_all(&stored)?;
+            Ok(Some(Ahead { slice, known, rows }))
+        };
+        // The entries listed of those whose article was read.
+        let mut listed = std::collections::HashSet::new();
+        // What needs nothing of the store (each new entry's first dates, id and topics) is
+        // worked out on a thread of its own, a slice ahead of the writing: the store's own
+        // thread is what an import waits on.
+        let (topics_of, read) = (&topics_of, &read);
+        std::thread::scope(|scope| -> super::Result<()> {
+            let start = |a: Ahead| {
+                scope.spawn(move || {
+                    let new = a.slice.iter().filter(|e| !a.known.contains_key(&e.key));
+                    let firsts: Vec<_> = new
+                        .map(|e| {
+                            let fresh = read.get(&e.key).copied().unwrap_or_default();
+                            (rules::first(e, &fresh, now), topics_of(e))
+                        })
+                        .collect();
+                    (a, firsts)
+                })
+            };
+            let mut next = ahead(&mut tx)?.map(start);
+            while let Some(worked) = next.take() {
+                let (a, firsts) = worked
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                next = ahead(&mut tx)?.map(start);
+                let Ahead {
+                    slice,
+                    known: mut known_all,
+                    rows: mut rows_all,
+                } = a;
+                let mut firsts = firsts.into_iter();
+                for e in &slice {
+                    if read.contains_key(&e.key) {
+                        listed.insert(e.key.clone());
                     }
-                    continue;
-                };
-                let article = fresh.copied().unwrap_or(known.article);
-                let revision = rules::revise(&known, e, &article, now, &topics_of);
-                touched |= revision.write == Write::Row || revision.topics_moved;
-                match revision.write {
-                    Write::Row => tx.update(e, &revision, now)?,
-                    Write::LastSeen => tx.seen(&e.key, now)?,
-                    Write::Nothing => {}
-                }
-                changes.updated += usize::from(revision.changed);
-                // An update is news when the listing says so; an article read (a rule turned on or
-                // changed) would otherwise announce every stored entry again.
-                let listing_changed = known.title != e.title
-                    || known.link != e.link
-                    || known.summary != e.summary
-                    || known.source_date != revision.source_date;
-                if listing_changed {
-                    changes.queued += queue(&mut tx, &e.key, &revision.topics, Event::Updated)?;
-                }
-                if revision.topics_moved {
-                    tx.move_topics(&e.key, &known, &revision)?;
-                }
-                let was = rows_all.remove(&e.key).unwrap_or_default();
-                for (source, positions) in rules::moved_rows(&was, &e.origins) {
-                    tx.set_rows(&e.key, source, &positions)?;
-                    touched = true;
+                    let fresh = read.get(&e.key);
+                    let Some(known) = known_all.remove(&e.key) else {
+                        let (first, topics) = firsts.next().expect("one first per new entry");
+                        tx.insert(e, &first, &topics, now)?;
+                        changes.new += 1;
+                        touched = true;
+                        if e.origins
+                            .iter()
+                            .any(|o| read_before.contains(o.source.as_str()))
+                        {
+                            changes.queued += queue(&mut tx, &e.key, &topics, Event::New)?;
+                        }
+                        continue;
+                    };
+                    let article = fresh.copied().unwrap_or(known.article);
+                    let revision = rules::revise(&known, e, &article, now, topics_of);
+                    touched |= revision.write == Write::Row || revision.topics_moved;
+                    match revision.write {
+                        Write::Row => tx.update(e, &revision, now)?,
+                        Write::LastSeen => tx.seen(&e.key, now)?,
+                        Write::Nothing => {}
+                    }
+                    changes.updated += usize::from(revision.changed);
+                    // An update is news when the listing says so; an article read (a rule turned
+                    // on or changed) would otherwise announce every stored entry again.
+                    let listing_changed = known.title != e.title
+                        || known.link != e.link
+                        || known.summary != e.summary
+                        || known.source_date != revision.source_date;
+                    if listing_changed {
+                        changes.queued += queue(&mut tx, &e.key, &revision.topics, Event::Updated)?;
+                    }
+                    if revision.topics_moved {
+                        tx.move_topics(&e.key, &known, &revision)?;
+                    }
+                    let was = rows_all.remove(&e.key).unwrap_or_default();
+                    for (source, positions) in rules::moved_rows(&was, &e.origins) {
+                        tx.set_rows(&e.key, source, &positions)?;
+                        touched = true;
+                    }
                 }
             }
-        }
+            Ok(())
+        })?;
         for note in articles {
             // An entry no longer listed whose kept page was read again: its dates may move.
             if let (false, Some(dates)) = (listed.contains(&note.key), read.get(&note.key))
@@ -177,4 +215,11 @@ impl Store {
         tx.commit()?;
         Ok(changes)
     }
+}
+
+/// A slice of a refresh's entries, with what the state holds of them.
+struct Ahead {
+    slice: Vec<Entry>,
+    known: HashMap<EntryKey, super::rules::Known>,
+    rows: HashMap<EntryKey, Vec<(String, usize)>>,
 }

@@ -113,6 +113,13 @@ impl Transaction for Refresh<'_> {
         self.run(|db| batch::known(db, keys))
     }
 
+    fn holds_entries(&mut self) -> Result<bool> {
+        self.run(|db| {
+            let row = db.query_opt("SELECT EXISTS (SELECT 1 FROM entries)", &[])?;
+            Ok(row.map(|r| r.try_get(0)).transpose()?.unwrap_or(false))
+        })
+    }
+
     fn insert(
         &mut self,
         e: &Entry,

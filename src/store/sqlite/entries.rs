@@ -115,6 +115,12 @@ impl Transaction for Refresh<'_> {
             .map_err(self.fail())
     }
 
+    fn holds_entries(&mut self) -> Result<bool> {
+        (self.tx)
+            .query_row("SELECT EXISTS (SELECT 1 FROM entries)", [], |r| r.get(0))
+            .map_err(self.fail())
+    }
+
     fn insert(
         &mut self,
         e: &Entry,
