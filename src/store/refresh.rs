@@ -106,7 +106,11 @@ impl Store {
             let stored: Vec<&EntryKey> = (keys.into_iter())
                 .filter(|k| known.contains_key(*k))
                 .collect();
-            let rows = tx.rows_all(&stored)?;
+            let rows = if stored.is_empty() {
+                HashMap::new()
+            } else {
+                tx.rows_all(&stored)?
+            };
             Ok(Some(Ahead { slice, known, rows }))
         };
         // The entries listed of those whose article was read.
@@ -115,22 +119,23 @@ impl Store {
         // worked out on a thread of its own, a slice ahead of the writing: the store's own
         // thread is what an import waits on.
         let (topics_of, read) = (&topics_of, &read);
+        let first_of = |e: &Entry| {
+            let fresh = read.get(&e.key).copied().unwrap_or_default();
+            (rules::first(e, &fresh, now), topics_of(e))
+        };
         std::thread::scope(|scope| -> super::Result<()> {
+            // Each entry's first, where the state does not hold it, by its place in the slice.
             let start = |a: Ahead| {
                 scope.spawn(move || {
-                    let new = a.slice.iter().filter(|e| !a.known.contains_key(&e.key));
-                    let firsts: Vec<_> = new
-                        .map(|e| {
-                            let fresh = read.get(&e.key).copied().unwrap_or_default();
-                            (rules::first(e, &fresh, now), topics_of(e))
-                        })
+                    let firsts: Vec<_> = (a.slice.iter())
+                        .map(|e| (!a.known.contains_key(&e.key)).then(|| first_of(e)))
                         .collect();
                     (a, firsts)
                 })
             };
             let mut next = ahead(&mut tx)?.map(start);
-            while let Some(worked) = next.take() {
-                let (a, firsts) = worked
+            while let Some(handle) = next.take() {
+                let (a, firsts) = handle
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p));
                 next = ahead(&mut tx)?.map(start);
@@ -139,14 +144,13 @@ impl Store {
                     known: mut known_all,
                     rows: mut rows_all,
                 } = a;
-                let mut firsts = firsts.into_iter();
-                for e in &slice {
+                for (e, first) in slice.iter().zip(firsts) {
                     if read.contains_key(&e.key) {
                         listed.insert(e.key.clone());
                     }
                     let fresh = read.get(&e.key);
                     let Some(known) = known_all.remove(&e.key) else {
-                        let (first, topics) = firsts.next().expect("one first per new entry");
+                        let (first, topics) = first.unwrap_or_else(|| first_of(e));
                         tx.insert(e, &first, &topics, now)?;
                         changes.new += 1;
                         touched = true;

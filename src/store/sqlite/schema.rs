@@ -152,7 +152,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
 /// The schema [`MIGRATIONS`] build, written out whole: a new state is made with it at once
 /// rather than by replaying every step (ten scripts, each parsed and checked against the
 /// schema before it: most of a first run's SQL). A test holds the two to the same tables,
-/// columns, keys and indexes; a new migration is written here too.
+/// columns, keys, foreign keys and indexes, as SQLite's pragmas report them (not CHECK
+/// constraints, triggers or views, which kairan's schema has none of); a new migration is
+/// written here too.
 pub(super) const SCHEMA: &str = "
     CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE entries (

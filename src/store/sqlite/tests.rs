@@ -141,7 +141,8 @@ fn the_whole_schema_is_what_the_migrations_build() {
                  FROM pragma_table_xinfo('{t}')"
             )));
             shape.extend(rows(&format!(
-                "SELECT \"table\", \"from\", \"to\" FROM pragma_foreign_key_list('{t}')"
+                "SELECT seq, \"table\", \"from\", \"to\", on_update, on_delete, \"match\"
+                 FROM pragma_foreign_key_list('{t}')"
             )));
             shape.extend(rows(&format!(
                 "SELECT name, \"unique\", origin, partial FROM pragma_index_list('{t}')
