@@ -46,18 +46,19 @@ pub fn dedup(entries: Vec<Entry>) -> (Vec<Entry>, Vec<Merge>) {
             }
         }
     }
-    let merges = out
-        .iter_mut()
-        .filter(|e| e.origins.len() > 1)
-        .map(|e| {
-            e.origins.sort();
-            Merge {
-                key: e.key.clone(),
-                origins: e.origins.clone(),
-            }
-        })
-        .collect();
+    let merges = out.iter_mut().filter_map(merged_rows).collect();
     (out, merges)
+}
+
+/// Where `entry` was merged from several rows: its rows put in order, and named as a merge.
+fn merged_rows(entry: &mut Entry) -> Option<Merge> {
+    (entry.origins.len() > 1).then(|| {
+        entry.origins.sort();
+        Merge {
+            key: entry.key.clone(),
+            origins: entry.origins.clone(),
+        }
+    })
 }
 
 /// A refresh's rows, added as each source is read, read back merged ([`Rows::merged`]).
@@ -169,13 +170,7 @@ impl Merged<'_> {
     }
 
     fn finish(&mut self, mut entry: Entry) -> Entry {
-        if entry.origins.len() > 1 {
-            entry.origins.sort();
-            self.merges.push(Merge {
-                key: entry.key.clone(),
-                origins: entry.origins.clone(),
-            });
-        }
+        self.merges.extend(merged_rows(&mut entry));
         entry
     }
 }
