@@ -271,16 +271,11 @@ fn article_requests_to_a_host_are_one_at_a_time() {
             let path = format!("/a/{n}.html");
             let title = format!("記事{h}-{n}");
             let page = article(&title, "2023年9月1日", "2023年9月1日", &["本文。"]);
-            let slow: RawWriter = Arc::new(move |_, stream| {
+            host.route_fn(&path, move |_| {
+                // Slow enough that a second request to the host would arrive meanwhile.
                 std::thread::sleep(Duration::from_millis(150));
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    page.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(page.as_bytes());
+                Reply::html(page.clone())
             });
-            host.route(&path, Reply::Raw(slow));
             rows.push(("2023/09/01".to_owned(), title, host.url(&path)));
         }
     }

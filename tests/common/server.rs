@@ -61,7 +61,7 @@ pub struct Server {
     routes: Arc<Mutex<HashMap<String, Handler>>>,
     log: Arc<Mutex<Vec<Request>>>,
     stop: Arc<AtomicBool>,
-    /// Requests being answered now, and the most there ever were at once.
+    /// Requests whose handler is deciding the reply now, and the most there ever were at once.
     in_flight: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
@@ -109,7 +109,10 @@ impl Server {
             .insert(path.to_owned(), Arc::new(f));
     }
 
-    /// The most requests this server was answering at one time.
+    /// The most requests whose handlers were running at one time. A request stops counting
+    /// once its handler has returned, before a byte of the reply is written: counting until
+    /// the write ends would let a client that already has the reply start its next request
+    /// while this thread is still to decrement, and look like two at once.
     pub fn max_in_flight(&self) -> usize {
         self.in_flight.1.load(Ordering::SeqCst)
     }
@@ -184,6 +187,7 @@ fn serve(
     in_flight.1.fetch_max(now, Ordering::SeqCst);
     let handler = routes.lock().unwrap().get(&path).cloned();
     let reply = handler.map_or(Reply::status(404), |h| h(&request));
+    in_flight.0.fetch_sub(1, Ordering::SeqCst);
     match reply {
         Reply::Full(status, headers, body) => {
             let mut head = format!(
@@ -200,7 +204,6 @@ fn serve(
         Reply::Raw(f) => f(&request, &mut stream),
     }
     let _ = stream.flush();
-    in_flight.0.fetch_sub(1, Ordering::SeqCst);
     // Drain what the client may still send so that closing does not reset the connection.
     let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
     let _ = reader.read(&mut [0; 64]);
