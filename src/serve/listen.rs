@@ -6,9 +6,8 @@
 //! it. Here hyper gets a timer, a header-size bound, and connections are counted.
 
 use crate::config::ServeLimits;
-use axum::Router;
-use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,38 +15,31 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 /// How long connections still open at shutdown get to finish their responses: short, since a
 /// stop must not wait on clients (a process manager's own patience is counted in seconds).
 const GRACE: Duration = Duration::from_millis(500);
 
-/// What a request is asked about before the router sees it.
-pub struct Head<'a> {
-    pub method: &'a Method,
-    pub uri: &'a Uri,
-    pub headers: &'a HeaderMap,
-}
-
 /// Accepts and serves until `shutdown` resolves, then lets open connections finish for at
-/// most [`GRACE`]. `refuse` answers a request instead of the router when it returns a response.
+/// most [`GRACE`]; `service` answers every request.
 ///
 /// One accept loop per core, each on a single-threaded runtime of its own, all taking
 /// connections from `listener`, as nginx runs a worker per core: a connection's requests are
 /// then read, answered and written on one thread, where a multi-threaded runtime hands its
 /// events between workers (the task switches a profile under load showed, BENCHMARKS.md
 /// section 4). The connection cap is one for all loops.
-pub async fn serve<R>(
+pub async fn serve<S>(
     listener: TcpListener,
-    router: Router,
-    refuse: R,
+    service: S,
     limits: ServeLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()>
 where
-    R: Fn(&Head<'_>) -> Option<Response> + Send + Sync + 'static,
+    S: Service<hyper::Request<Incoming>, Response = Response, Error = Infallible>,
+    S: Clone + Send + 'static,
+    S::Future: Send + 'static,
 {
-    let refuse = Arc::new(refuse);
     let capacity = connection_capacity(limits.max_connections);
     let slots = Arc::new(Semaphore::new(capacity));
     let (stop, stopping) = watch::channel(false);
@@ -66,7 +58,7 @@ where
     // On an early return below, `stop` is dropped and the loops already started end.
     for core in 0..cores {
         let listener = listener.try_clone()?;
-        let (router, refuse, slots) = (router.clone(), refuse.clone(), slots.clone());
+        let (service, slots) = (service.clone(), slots.clone());
         let mut stopping = stopping.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -79,7 +71,7 @@ where
                 let stopped = async move {
                     let _ = stopping.wait_for(|stop| *stop).await;
                 };
-                accept(listener, router, refuse, limits, slots, capacity, stopped).await;
+                accept(listener, service, limits, slots, capacity, stopped).await;
                 Ok::<_, std::io::Error>(())
             })
         };
@@ -108,16 +100,17 @@ where
 }
 
 /// One accept loop: until `shutdown` resolves, then open connections get at most [`GRACE`].
-async fn accept<R>(
+async fn accept<S>(
     listener: TcpListener,
-    router: Router,
-    refuse: Arc<R>,
+    service: S,
     limits: ServeLimits,
     slots: Arc<Semaphore>,
     capacity: usize,
     shutdown: impl Future<Output = ()>,
 ) where
-    R: Fn(&Head<'_>) -> Option<Response> + Send + Sync + 'static,
+    S: Service<hyper::Request<Incoming>, Response = Response, Error = Infallible>,
+    S: Clone + Send + 'static,
+    S::Future: Send + 'static,
 {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -147,22 +140,8 @@ async fn accept<R>(
             },
         };
         let _ = stream.set_nodelay(true);
-        let (router, refuse) = (router.clone(), refuse.clone());
-        let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
-            let head = Head {
-                method: request.method(),
-                uri: request.uri(),
-                headers: request.headers(),
-            };
-            let refused = refuse(&head);
-            let router = router.clone();
-            async move {
-                match refused {
-                    Some(response) => Ok::<_, Infallible>(response),
-                    None => router.oneshot(request).await,
-                }
-            }
-        });
+        let service = service.clone();
+        let service = hyper::service::service_fn(move |request| service.clone().oneshot(request));
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let mut stopping = stopping.clone();
         tokio::spawn(async move {

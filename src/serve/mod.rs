@@ -20,18 +20,21 @@ use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::State;
 use axum::http::header::{ACCESS_CONTROL_REQUEST_METHOD, ALLOW};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use cache::{Cached, Files};
 use chrono::FixedOffset;
 use chrono::{DateTime, Utc};
+use hyper::body::Incoming;
 use lru::LruCache;
 use metrics::Metrics;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
+use tower::{Layer, Service, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 #[derive(Debug, thiserror::Error)]
@@ -107,9 +110,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let refresher = tokio::spawn(refresh::refresh_loop(app.clone()));
     let follower = tokio::spawn(follow::follow_loop(app.clone()));
     let limits = app.config.serve.limits;
-    let refuse = app.clone();
-    let refuse = move |head: &listen::Head<'_>| refusal(&refuse, head);
-    listen::serve(listener, router(app), refuse, limits, shutdown_signal())
+    listen::serve(listener, service(app), limits, shutdown_signal())
         .await
         .map_err(ServeError::Start)?;
     // A refresh is stopped at its next wait; its store commit and file writes do not wait,
@@ -234,7 +235,15 @@ async fn shutdown_signal() {
     tracing::info!("stopping");
 }
 
-fn router(app: Arc<App>) -> Router {
+/// How every request is answered: refusals first ([`refusal`]), then CORS around the rest,
+/// of which a published file asked for without a query, most requests, is answered at once
+/// ([`file_at_once`]) and anything else by the router.
+fn service(
+    app: Arc<App>,
+) -> impl Service<Request<Incoming>, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ 'static {
     let origins = &app.config.serve.cors_origins;
     let allow = if origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
@@ -244,28 +253,51 @@ fn router(app: Arc<App>) -> Router {
     let cors = CorsLayer::new()
         .allow_methods([Method::GET, Method::HEAD])
         .allow_origin(allow);
-    Router::new()
+    let router = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/metrics", axum::routing::get(health::metrics))
         .fallback(published)
-        .layer(cors)
-        .with_state(app)
+        .with_state(app.clone());
+    let files = app.clone();
+    let allowed = cors.layer(tower::service_fn(move |request: Request<Incoming>| {
+        let answered = file_at_once(&files, &request);
+        let router = router.clone();
+        async move {
+            match answered {
+                Some(response) => Ok(response),
+                None => router.oneshot(request).await,
+            }
+        }
+    }));
+    tower::service_fn(move |request: Request<Incoming>| {
+        let refused = refusal(&app, &request);
+        let allowed = allowed.clone();
+        async move {
+            match refused {
+                Some(response) => Ok(response),
+                None => allowed.oneshot(request).await,
+            }
+        }
+    })
 }
 
-/// What is refused before any route sees it: a method that could change something, a request
-/// target past `[serve] max_uri_bytes`; and a plain OPTIONS, answered with what is allowed
-/// (a CORS preflight goes on to the CORS layer). Called by the connection's service for every
-/// request, ahead of the router: a plain function rather than a middleware layer, which cost
-/// a tenth of the requests per second (BENCHMARKS.md).
-fn refusal(app: &App, request: &listen::Head<'_>) -> Option<Response> {
-    let method = request.method;
-    let target = request.uri.path_and_query().map_or(0, |p| p.as_str().len());
+/// What is refused before CORS or any route sees it: a method that could change something, a
+/// request target past `[serve] max_uri_bytes`; and a plain OPTIONS, answered with what is
+/// allowed (a CORS preflight goes on to the CORS layer, which takes any OPTIONS for one).
+fn refusal<B>(app: &App, request: &Request<B>) -> Option<Response> {
+    let method = request.method();
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |p| p.as_str().len());
     let refused = if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         allowing(StatusCode::METHOD_NOT_ALLOWED)
     } else if target > app.config.serve.limits.max_uri_bytes {
         StatusCode::URI_TOO_LONG.into_response()
     } else if method == Method::OPTIONS
-        && !request.headers.contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+        && !request
+            .headers()
+            .contains_key(ACCESS_CONTROL_REQUEST_METHOD)
     {
         allowing(StatusCode::NO_CONTENT)
     } else {
@@ -273,6 +305,21 @@ fn refusal(app: &App, request: &listen::Head<'_>) -> Option<Response> {
     };
     app.metrics.served(refused.status().as_u16());
     Some(refused)
+}
+
+/// A published file asked for by GET or HEAD without a query, answered without the router:
+/// most requests are these, and the router's matching and extractors (the request's headers
+/// copied) cost a sixth of the requests per second (BENCHMARKS.md section 13). Anything else,
+/// or a file that is not there, goes on to the router.
+fn file_at_once<B>(app: &App, request: &Request<B>) -> Option<Response> {
+    let (method, uri) = (request.method(), request.uri());
+    if !matches!(*method, Method::GET | Method::HEAD) || uri.query().is_some() {
+        return None;
+    }
+    let key = file_key(uri.path())?;
+    let response = file(app, &app.snapshot.load(), key, method, request.headers())?;
+    app.metrics.served(response.status().as_u16());
+    Some(response)
 }
 
 fn allowing(status: StatusCode) -> Response {
@@ -290,19 +337,7 @@ async fn published(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let path = uri.path();
-    // Traversal and its disguises are refused outright rather than looked up.
-    let response = if path.contains("..")
-        || path.contains('%')
-        || path.contains('\\')
-        || path.contains("//")
-    {
-        StatusCode::BAD_REQUEST.into_response()
-    } else {
-        let key = match path.trim_start_matches('/') {
-            "" => "index.html",
-            p => p,
-        };
+    let response = if let Some(key) = file_key(uri.path()) {
         let snapshot = app.snapshot.load_full();
         let filter = uri
             .query()
@@ -317,18 +352,46 @@ async fn published(
                     None => StatusCode::NOT_FOUND.into_response(),
                 }
             }
-            _ => match snapshot.files.get(key) {
-                // An older month stays; the newest gains entries as they leave the live feed.
-                Some(file) if file.kind().is_archive() && !newest_archive(&app, &snapshot, key) => {
-                    file.respond(&method, &headers, &app.archive_cache_control)
-                }
-                Some(file) => file.respond(&method, &headers, &app.cache_control),
-                None => StatusCode::NOT_FOUND.into_response(),
-            },
+            _ => file(&app, &snapshot, key, &method, &headers)
+                .unwrap_or_else(|| StatusCode::NOT_FOUND.into_response()),
         }
+    } else {
+        StatusCode::BAD_REQUEST.into_response()
     };
     app.metrics.served(response.status().as_u16());
     response
+}
+
+/// The published file a request's path names (the index for `/`); none for a path that
+/// tries to leave the published set: traversal and its disguises are refused outright rather
+/// than looked up.
+fn file_key(path: &str) -> Option<&str> {
+    if ["..", "%", "\\", "//"].iter().any(|p| path.contains(p)) {
+        return None;
+    }
+    Some(match path.trim_start_matches('/') {
+        "" => "index.html",
+        p => p,
+    })
+}
+
+/// The response for the published file `key`, if there is one: older archive months, which
+/// no longer change, with the long cache life; the newest gains entries as they leave the
+/// live feed.
+fn file(
+    app: &App,
+    snapshot: &Snapshot,
+    key: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let file = snapshot.files.get(key)?;
+    let cache_control = if file.kind().is_archive() && !newest_archive(app, snapshot, key) {
+        &app.archive_cache_control
+    } else {
+        &app.cache_control
+    };
+    Some(file.respond(method, headers, cache_control))
 }
 
 /// Whether `path` is its feed's newest archive document (`feeds/archive/<feed>/<month>.…`).

@@ -2,30 +2,11 @@
 //! targets too large, methods it does not serve, more connections than it takes, many clients
 //! at once, and a stop while all of that is going on.
 
-use super::{Served, request, seed_upstream};
+use super::{request, seed_upstream, serving_with};
 use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-/// The shipped config with the `[serve]` settings in `set` (`key = value` lines) in place of
-/// its own.
-fn serving_with(ws: &Workspace, upstream: &Server, set: &str) -> Served {
-    let path = ws.shipped_config(upstream);
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    for line in set.lines() {
-        let key = line.split('=').next().unwrap().trim();
-        let at = text
-            .find(&format!("\n{key} = "))
-            .unwrap_or_else(|| panic!("the shipped config sets {key}"));
-        let end = at + 1 + text[at + 1..].find('\n').unwrap();
-        text.replace_range(at + 1..end, line);
-    }
-    ws.config(&text);
-    let served = Served::start(ws);
-    served.wait_for_refreshes(1);
-    served
-}
 
 /// Raises this process's open-file limit as far as allowed, for tests that hold thousands of
 /// connections; returns the limit.

@@ -39,6 +39,25 @@ impl Response {
     }
 }
 
+/// The shipped config with the `[serve]` settings in `set` (`key = value` lines) in place of
+/// its own.
+fn serving_with(ws: &Workspace, upstream: &Server, set: &str) -> Served {
+    let path = ws.shipped_config(upstream);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    for line in set.lines() {
+        let key = line.split('=').next().unwrap().trim();
+        let at = text
+            .find(&format!("\n{key} = "))
+            .unwrap_or_else(|| panic!("the shipped config sets {key}"));
+        let end = at + 1 + text[at + 1..].find('\n').unwrap();
+        text.replace_range(at + 1..end, line);
+    }
+    ws.config(&text);
+    let served = Served::start(ws);
+    served.wait_for_refreshes(1);
+    served
+}
+
 /// One request on its own connection, written by hand so that paths go out exactly as given.
 fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap();

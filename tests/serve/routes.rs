@@ -2,7 +2,7 @@
 //! encodings, HEAD, CORS, paths outside the published set, JSON Feed validity, embeds, health
 //! and metrics.
 
-use super::{SEXTORTION, Served, request, seed_upstream};
+use super::{SEXTORTION, Served, request, seed_upstream, serving_with};
 use crate::common::*;
 use std::io::Read;
 
@@ -306,4 +306,30 @@ fn archives_are_served_from_memory_the_older_months_with_a_long_cache_life() {
         served.get("/feeds/archive/all/1999-01.atom", &[]).status,
         404
     );
+}
+
+#[test]
+fn only_the_origins_listed_are_allowed_on_files_and_routes() {
+    let upstream = seed_upstream();
+    let ws = Workspace::new("serve-origins");
+    let listed = "https://portal.example.jp";
+    let served = serving_with(&ws, &upstream, &format!("cors_origins = [\"{listed}\"]"));
+    for path in [
+        "/feeds/all.atom",
+        "/",
+        "/feeds/all.json?limit=1",
+        "/healthz",
+    ] {
+        let allowed = served.get(path, &[("Origin", listed)]);
+        assert_eq!(allowed.status, 200, "{path}");
+        assert_eq!(
+            allowed.header("access-control-allow-origin"),
+            listed,
+            "{path}"
+        );
+        assert!(allowed.header("vary").contains("origin"), "{path}");
+        let other = served.get(path, &[("Origin", "https://elsewhere.example")]);
+        assert_eq!(other.status, 200, "{path}");
+        assert_eq!(other.header("access-control-allow-origin"), "", "{path}");
+    }
 }
