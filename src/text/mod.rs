@@ -52,16 +52,19 @@ pub fn xml_safe(s: &str) -> String {
 /// it), every run of white space (line breaks and full-width spaces included) made one ASCII
 /// space, trimmed.
 pub fn clean_line(s: &str) -> String {
-    let s = xml_safe(s);
+    // One pass, no copy of the text on the way: every row's title and summary comes here.
     let mut out = String::with_capacity(s.len());
-    for word in s.split(char::is_whitespace) {
-        if word.is_empty() {
-            continue;
+    let mut gap = false;
+    for c in s.chars().filter(|&c| !is_xml_unsafe(c)) {
+        if c.is_whitespace() {
+            gap = !out.is_empty();
+        } else {
+            if gap {
+                out.push(' ');
+                gap = false;
+            }
+            out.push(c);
         }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
     }
     out
 }
@@ -81,6 +84,10 @@ pub fn clean_paragraphs(s: &str) -> String {
 
 /// Cuts `s` to at most `max` characters, the last being an ellipsis; returns whether it cut.
 pub fn truncate(s: &mut String, max: usize) -> bool {
+    // No more bytes than `max` is no more characters: nothing to count.
+    if s.len() <= max {
+        return false;
+    }
     match s.char_indices().nth(max.saturating_sub(1)) {
         Some((at, _)) if s[at..].chars().count() > 1 => {
             s.truncate(at);
@@ -127,6 +134,10 @@ mod tests {
             "偽の 警告です"
         );
         assert_eq!(clean_line("a\u{8}b\u{B}c"), "abc");
+        // A removed character between two spaces leaves one; NEL is a C1 control, removed.
+        assert_eq!(clean_line("a \u{0} b\u{85}c"), "a bc");
+        assert_eq!(clean_line(" \u{3000}\n "), "");
+        assert_eq!(clean_line("一語"), "一語");
     }
 
     #[test]
@@ -152,5 +163,10 @@ mod tests {
         assert_eq!(short, "あい");
         let mut exact = "あいう".to_owned();
         assert!(!truncate(&mut exact, 3));
+        let mut ascii = "abcd".to_owned();
+        assert!(!truncate(&mut ascii, 4));
+        ascii.push('e');
+        assert!(truncate(&mut ascii, 4));
+        assert_eq!(ascii, "abc…");
     }
 }
