@@ -7,13 +7,14 @@
 //! as `i64`), BLOB as BYTEA. Two differences, both for the same results as SQLite's:
 //! - every text column compares byte by byte (`COLLATE "C"`), as SQLite's do: an order by id
 //!   or source is the same in both, whatever the database's locale;
-//! - no foreign keys: SQLite does not enforce its `REFERENCES` (kairan never turns them on),
-//!   and a state copied from it must load whole, as it is.
+//! - no foreign keys: a state copied from SQLite must load whole, as it is, table by table
+//!   (there, rusqlite's bundled SQLite enforces the `REFERENCES`).
 
 use super::{Db, Fallible};
 
 /// Applied in order; the index + 1 is the schema version. Never edit one that has shipped.
-pub(super) const MIGRATIONS: &[&str] = &["
+pub(super) const MIGRATIONS: &[&str] = &[
+    "
     -- SQLite's schema at its migration 10, whole.
     CREATE TABLE meta (name TEXT COLLATE \"C\" PRIMARY KEY, value TEXT COLLATE \"C\" NOT NULL);
     CREATE TABLE entries (
@@ -104,7 +105,13 @@ pub(super) const MIGRATIONS: &[&str] = &["
         sha256 TEXT COLLATE \"C\" NOT NULL,
         PRIMARY KEY (place, key)
     );
-"];
+",
+    "
+    -- SQLite's migration 11: an entry's id is a hash of its key, unique as the key is, and
+    -- its own unique index only cost an index entry at a random place for every new entry.
+    ALTER TABLE entries DROP CONSTRAINT IF EXISTS entries_id_key;
+",
+];
 
 /// The key of the transaction-scoped advisory lock that migrations run under, so that two
 /// processes opening an old (or empty) database at once do not both migrate it. Not the

@@ -147,10 +147,38 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (place, key)
     ) WITHOUT ROWID;
 ",
+    "
+    -- An entry's id is a hash of its key (`rules::entry_id`), unique as the key is, and no
+    -- entry is looked up by it: its own unique index only cost a tree written at a random
+    -- place for every new entry, a tenth of a first import's storing (BENCHMARKS.md section
+    -- 13). SQLite drops a UNIQUE constraint only by building the table again.
+    CREATE TABLE entries_rebuilt (
+        key TEXT PRIMARY KEY,
+        id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        link TEXT NOT NULL,
+        summary TEXT,
+        source_date TEXT,
+        published TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        updated_ts INTEGER NOT NULL,
+        last_seen TEXT NOT NULL,
+        topics TEXT NOT NULL DEFAULT '',
+        rev INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO entries_rebuilt (key, id, title, link, summary, source_date, published,
+        updated, updated_ts, last_seen, topics, rev)
+        SELECT key, id, title, link, summary, source_date, published, updated, updated_ts,
+            last_seen, topics, rev
+        FROM entries;
+    DROP TABLE entries;
+    ALTER TABLE entries_rebuilt RENAME TO entries;
+    CREATE INDEX entries_by_updated ON entries (updated_ts DESC, key, rev);
+",
 ];
 
 /// The schema [`MIGRATIONS`] build, written out whole: a new state is made with it at once
-/// rather than by replaying every step (ten scripts, each parsed and checked against the
+/// rather than by replaying every step (a dozen scripts, each parsed and checked against the
 /// schema before it: most of a first run's SQL). A test holds the two to the same tables,
 /// columns, keys, foreign keys and indexes, as SQLite's pragmas report them (not CHECK
 /// constraints, triggers or views, which kairan's schema has none of); a new migration is
@@ -159,7 +187,7 @@ pub(super) const SCHEMA: &str = "
     CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE entries (
         key TEXT PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
+        id TEXT NOT NULL,          -- a hash of the key, so unique as it is
         title TEXT NOT NULL,
         link TEXT NOT NULL,
         summary TEXT,
@@ -293,6 +321,13 @@ pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()
     // index pages all over, and a small cache rereads and spills them (measured in
     // BENCHMARKS.md).
     conn.pragma_update(None, "cache_size", -32768)?;
+    // A migration that builds a table again (SQLite's only way to drop a constraint) drops
+    // the old one while other tables still refer to it, which enforced foreign keys (on in
+    // rusqlite's bundled SQLite) refuse: they are off while migrating and back as they were
+    // after, as SQLite's procedure for such changes asks (lang_altertable.html#otheralter).
+    // The rows are copied as they are, so no reference is left without its entry.
+    let foreign_keys: bool = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
     // Read inside a write transaction, so that two processes opening an old state at once do
     // not both apply the same migration.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -316,6 +351,7 @@ pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()
         )?;
     }
     tx.commit()?;
+    conn.pragma_update(None, "foreign_keys", foreign_keys)?;
     if aside {
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }

@@ -174,3 +174,77 @@ fn the_whole_schema_is_what_the_migrations_build() {
     );
     assert_eq!(new, shape(&migrated));
 }
+
+/// A state whose entries other tables refer to (rows, topics, an article, a message) is
+/// brought past the migration that builds the entries table again, with every row kept.
+#[test]
+fn rebuilding_the_entries_table_keeps_every_row_that_refers_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kairan.db");
+    let before = schema::MIGRATIONS.len() - 1;
+    let tables = [
+        "entries",
+        "entry_sources",
+        "entry_topics",
+        "articles",
+        "outbox",
+    ];
+    let count = |conn: &Connection, table: &str| -> i64 {
+        (conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))).unwrap()
+    };
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &schema::MIGRATIONS[..before] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before as i64)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO meta VALUES ('created', '2024-01-01T00:00:00Z');
+             INSERT INTO entries (key, id, title, link, published, updated, updated_ts,
+                 last_seen, topics, rev)
+             VALUES ('https://example.org/a', 'urn:uuid:a', '偽のセキュリティ警告に注意',
+                 'https://example.org/a', '2024-01-01T00:00:00+09:00',
+                 '2024-01-01T00:00:00+09:00', 1704034800, '2024-01-01T00:00:00+09:00',
+                 'scam', 3);
+             INSERT INTO entry_sources VALUES ('https://example.org/a', 'anshin', 0);
+             INSERT INTO entry_topics VALUES ('scam', 1704034800, 'https://example.org/a');
+             INSERT INTO articles (key, source, link)
+             VALUES ('https://example.org/a', 'anshin', 'https://example.org/a');
+             INSERT INTO outbox (notify, key, event, queued)
+             VALUES ('teams', 'https://example.org/a', 'new', '2024-01-01T00:00:00Z');",
+        )
+        .unwrap();
+        for table in tables {
+            assert_eq!(count(&conn, table), 1, "{table}");
+        }
+    }
+    let store = Store::open(&super::super::Location::File(path.clone())).unwrap();
+    let feed = store.feed(Some("scam"), 10).unwrap();
+    assert_eq!(feed.entries[0].0.id, "urn:uuid:a");
+    drop(store);
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = (conn.pragma_query_value(None, "user_version", |r| r.get(0))).unwrap();
+    assert_eq!(version, schema::MIGRATIONS.len() as i64);
+    for table in tables {
+        assert_eq!(count(&conn, table), 1, "{table}");
+    }
+    let rev: i64 = (conn.query_row("SELECT rev FROM entries", [], |r| r.get(0))).unwrap();
+    assert_eq!(rev, 3);
+    let unique: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_index_list('entries') WHERE \"unique\" AND origin = 'u'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unique, 0, "the id's unique index is gone");
+    assert!(
+        (conn.prepare("PRAGMA foreign_key_check").unwrap())
+            .query([])
+            .unwrap()
+            .next()
+            .unwrap()
+            .is_none()
+    );
+}
