@@ -112,7 +112,8 @@ impl Server {
     /// The most requests whose handlers were running at one time. A request stops counting
     /// once its handler has returned, before a byte of the reply is written: counting until
     /// the write ends would let a client that already has the reply start its next request
-    /// while this thread is still to decrement, and look like two at once.
+    /// while this thread is still to decrement, and look like two at once. A [`Reply::Raw`]
+    /// writer's own time is not counted.
     pub fn max_in_flight(&self) -> usize {
         self.in_flight.1.load(Ordering::SeqCst)
     }
