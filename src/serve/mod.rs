@@ -259,23 +259,30 @@ fn service(
         .fallback(published)
         .with_state(app.clone());
     let files = app.clone();
-    let allowed = cors.layer(tower::service_fn(move |request: Request<Incoming>| {
-        let answered = file_at_once(&files, &request);
-        let router = router.clone();
+    let allowed = cors.layer(answer_first(move |r| file_at_once(&files, r), router));
+    answer_first(move |r| refusal(&app, r), allowed)
+}
+
+/// `answer`'s response where it has one, else whatever `next` answers.
+fn answer_first<S>(
+    answer: impl Fn(&Request<Incoming>) -> Option<Response> + Clone + Send + 'static,
+    next: S,
+) -> impl Service<Request<Incoming>, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ 'static
+where
+    S: Service<Request<Incoming>, Response = Response, Error = Infallible>,
+    S: Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    tower::service_fn(move |request: Request<Incoming>| {
+        let answered = answer(&request);
+        let next = next.clone();
         async move {
             match answered {
                 Some(response) => Ok(response),
-                None => router.oneshot(request).await,
-            }
-        }
-    }));
-    tower::service_fn(move |request: Request<Incoming>| {
-        let refused = refusal(&app, &request);
-        let allowed = allowed.clone();
-        async move {
-            match refused {
-                Some(response) => Ok(response),
-                None => allowed.oneshot(request).await,
+                None => next.oneshot(request).await,
             }
         }
     })
