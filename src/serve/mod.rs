@@ -19,7 +19,7 @@ use crate::store::{SourceHealth, Store};
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::State;
-use axum::http::header::{ACCESS_CONTROL_REQUEST_METHOD, ALLOW};
+use axum::http::header::{ACCESS_CONTROL_REQUEST_METHOD, ALLOW, ORIGIN};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use cache::{Cached, Files};
@@ -245,14 +245,19 @@ fn service(
 + Send
 + 'static {
     let origins = &app.config.serve.cors_origins;
-    let allow = if origins.iter().any(|o| o == "*") {
-        AllowOrigin::any()
+    // A response varies with the request's Origin only where the origins are listed: with
+    // "*" every origin gets the same one, and a `Vary: Origin` would have a CDN keep a copy
+    // per portal. No other request header changes a CORS answer (the methods are fixed).
+    let (allow, vary) = if origins.iter().any(|o| o == "*") {
+        (AllowOrigin::any(), Vec::new())
     } else {
-        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        let listed = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok());
+        (AllowOrigin::list(listed), vec![ORIGIN])
     };
     let cors = CorsLayer::new()
         .allow_methods([Method::GET, Method::HEAD])
-        .allow_origin(allow);
+        .allow_origin(allow)
+        .vary(vary);
     let router = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/metrics", axum::routing::get(health::metrics))

@@ -137,6 +137,8 @@ fn feeds_are_served_with_validators_encodings_cors_and_the_right_types() {
         &[("Origin", "https://portal.example.jp")],
     );
     assert_eq!(cors.header("access-control-allow-origin"), "*");
+    // Every origin gets the same answer: nothing for a CDN to keep apart by Origin.
+    assert_eq!(cors.header("vary"), "Accept-Encoding");
     let preflight = request(
         &served.addr,
         "OPTIONS",
@@ -328,6 +330,10 @@ fn only_the_origins_listed_are_allowed_on_files_and_routes() {
             "{path}"
         );
         assert!(allowed.header("vary").contains("origin"), "{path}");
+        assert!(
+            !allowed.header("vary").contains("access-control-request"),
+            "{path}: the methods allowed are the same for every request"
+        );
         let other = served.get(path, &[("Origin", "https://elsewhere.example")]);
         assert_eq!(other.status, 200, "{path}");
         assert_eq!(other.header("access-control-allow-origin"), "", "{path}");
