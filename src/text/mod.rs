@@ -52,20 +52,29 @@ pub fn xml_safe(s: &str) -> String {
 /// it), every run of white space (line breaks and full-width spaces included) made one ASCII
 /// space, trimmed.
 pub fn clean_line(s: &str) -> String {
-    // One pass, no copy of the text on the way: every row's title and summary comes here.
+    // One pass, no copy of the text on the way, and what is kept copied a stretch at a time
+    // rather than a character at a time: every row's title and summary comes here.
     let mut out = String::with_capacity(s.len());
     let mut gap = false;
-    for c in s.chars().filter(|&c| !is_xml_unsafe(c)) {
-        if c.is_whitespace() {
-            gap = !out.is_empty();
-        } else {
+    // Where the characters not yet copied begin.
+    let mut kept = 0;
+    for (i, c) in s.char_indices() {
+        let unsafe_ = is_xml_unsafe(c);
+        if !unsafe_ && !c.is_whitespace() {
             if gap {
+                // Nothing is pending here: the white space moved `kept` past itself.
                 out.push(' ');
                 gap = false;
             }
-            out.push(c);
+            continue;
+        }
+        out.push_str(&s[kept..i]);
+        kept = i + c.len_utf8();
+        if !unsafe_ {
+            gap = !out.is_empty();
         }
     }
+    out.push_str(&s[kept..]);
     out
 }
 
@@ -138,6 +147,25 @@ mod tests {
         assert_eq!(clean_line("a \u{0} b\u{85}c"), "a bc");
         assert_eq!(clean_line(" \u{3000}\n "), "");
         assert_eq!(clean_line("一語"), "一語");
+    }
+
+    proptest::proptest! {
+        /// Copied a stretch at a time, a line is still what its definition says: the unsafe
+        /// characters removed, then the words joined by one space.
+        #[test]
+        fn clean_line_is_the_words_of_the_safe_text(chars in proptest::collection::vec(
+            proptest::sample::select(&[
+                'a', 'Z', 'あ', '漢', 'ｱ', ' ', '\t', '\n', '\r', '\u{3000}', '\u{A0}',
+                '\u{2028}', '\u{0}', '\u{B}', '\u{C}', '\u{1F}', '\u{7F}', '\u{85}',
+                '\u{9F}', '\u{FFFF}',
+            ][..]),
+            0..40,
+        )) {
+            let s: String = chars.into_iter().collect();
+            let safe = xml_safe(&s);
+            let expected = safe.split_whitespace().collect::<Vec<_>>().join(" ");
+            proptest::prop_assert_eq!(clean_line(&s), expected);
+        }
     }
 
     #[test]
