@@ -3,6 +3,7 @@
 # serving the same published files, on this machine, in the same run. Loopback only.
 #
 #   bash benches/serve-vs-nginx.sh [SECONDS] [ROUNDS]      (defaults: 10 s, 3 rounds)
+#   KAIRAN=/path/to/kairan bash benches/serve-vs-nginx.sh  (another build, such as an older one)
 #
 # Needs wrk and nginx (apt-get install wrk nginx). Both servers get the same file bytes, both
 # send precompressed gzip (kairan made once per refresh; nginx's gzip_static from a .gz made
@@ -15,7 +16,8 @@ rounds=${2:-3}
 for tool in wrk nginx; do
     command -v "$tool" >/dev/null || { echo "$tool is needed: apt-get install wrk nginx" >&2; exit 2; }
 done
-cargo build --release --quiet
+[ -n "${KAIRAN:-}" ] || cargo build --release --quiet
+kairan=${KAIRAN:-$PWD/target/release/kairan}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; nginx -c "$work/nginx.conf" -s stop 2>/dev/null; rm -rf "$work"' EXIT
 
@@ -26,7 +28,7 @@ sed -e "s#https://www.ipa.go.jp/security/anshin/attention/index.html#$PWD/fixtur
     # Without the article tables: their pages are on IPA's host, which a loopback benchmark
     # does not ask.
     awk '/^\[/ { skip = ($0 == "[source.article]") } !skip' > "$work/kairan.toml"
-./target/release/kairan serve --config "$work/kairan.toml" --state "$work/kairan.db" \
+"$kairan" serve --config "$work/kairan.toml" --state "$work/kairan.db" \
     --out "$work/public" --listen 127.0.0.1:18080 -q &
 for _ in $(seq 100); do
     curl -sf -o /dev/null http://127.0.0.1:18080/healthz && break
