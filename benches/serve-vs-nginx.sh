@@ -10,6 +10,8 @@
 # here with the same content), keep-alive, no access log; wrk runs on the same two cores.
 # Prints one line per measurement and a summary with medians and the kairan/nginx ratio.
 set -euo pipefail
+# A build named relative to where the script was started from, before moving to the project.
+[ -z "${KAIRAN:-}" ] || KAIRAN=$(realpath "$KAIRAN")
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 rounds=${2:-3}
@@ -18,6 +20,7 @@ for tool in wrk nginx; do
 done
 [ -n "${KAIRAN:-}" ] || cargo build --release --quiet
 kairan=${KAIRAN:-$PWD/target/release/kairan}
+[ -x "$kairan" ] || { echo "no kairan to run at $kairan" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; nginx -c "$work/nginx.conf" -s stop 2>/dev/null; rm -rf "$work"' EXIT
 

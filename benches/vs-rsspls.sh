@@ -14,12 +14,15 @@
 # Needs nginx (apt-get install nginx) and rsspls (`cargo install rsspls --locked`, done here
 # when it is missing).
 set -euo pipefail
+# A build named relative to where the script was started from, before moving to the project.
+[ -z "${KAIRAN:-}" ] || KAIRAN=$(realpath "$KAIRAN")
 cd "$(dirname "$0")/.."
 pairs=${1:-21}
 command -v nginx >/dev/null || { echo "nginx is needed: apt-get install nginx" >&2; exit 2; }
 command -v rsspls >/dev/null || cargo install rsspls --locked
 [ -n "${KAIRAN:-}" ] || cargo build --release --quiet
 export KAIRAN=${KAIRAN:-$PWD/target/release/kairan}
+[ -x "$KAIRAN" ] || { echo "no kairan to run at $KAIRAN" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'nginx -c "$work/nginx.conf" -s stop 2>/dev/null; rm -rf "$work"' EXIT
 

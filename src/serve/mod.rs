@@ -245,14 +245,20 @@ fn service(
 + Send
 + 'static {
     let origins = &app.config.serve.cors_origins;
-    // A response varies with the request's Origin only where the origins are listed: with
-    // "*" every origin gets the same one, and a `Vary: Origin` would have a CDN keep a copy
-    // per portal. No other request header changes a CORS answer (the methods are fixed).
+    // A response varies with the request's Origin only where some origins, not all, are
+    // listed: with "*" (or none) every origin gets the same answer, and a `Vary: Origin` would
+    // have a CDN keep a copy per portal. The CORS layer reads no other request header for a
+    // response that can be cached (the methods allowed are fixed; preflights are OPTIONS).
     let (allow, vary) = if origins.iter().any(|o| o == "*") {
         (AllowOrigin::any(), Vec::new())
     } else {
         let listed = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok());
-        (AllowOrigin::list(listed), vec![ORIGIN])
+        let vary = if origins.is_empty() {
+            Vec::new()
+        } else {
+            vec![ORIGIN]
+        };
+        (AllowOrigin::list(listed), vary)
     };
     let cors = CorsLayer::new()
         .allow_methods([Method::GET, Method::HEAD])

@@ -149,6 +149,7 @@ fn feeds_are_served_with_validators_encodings_cors_and_the_right_types() {
         ],
     );
     assert!(preflight.status < 300, "{}", preflight.status);
+    assert_eq!(preflight.header("vary"), "");
     let methods = preflight.header("access-control-allow-methods");
     assert!(
         methods.contains("GET") && methods.contains("HEAD"),
@@ -337,5 +338,15 @@ fn only_the_origins_listed_are_allowed_on_files_and_routes() {
         let other = served.get(path, &[("Origin", "https://elsewhere.example")]);
         assert_eq!(other.status, 200, "{path}");
         assert_eq!(other.header("access-control-allow-origin"), "", "{path}");
+        // A cache must not hand one origin's answer to another, nor to a request with none.
+        assert!(other.header("vary").contains("origin"), "{path}");
+        let none = served.get(path, &[]);
+        assert!(none.header("vary").contains("origin"), "{path}");
     }
+    drop(served);
+    // No origin listed: nothing differs from one origin to the next.
+    let closed = serving_with(&ws, &upstream, "cors_origins = []");
+    let asked = closed.get("/feeds/all.atom", &[("Origin", listed)]);
+    assert_eq!(asked.header("access-control-allow-origin"), "");
+    assert_eq!(asked.header("vary"), "Accept-Encoding");
 }
