@@ -9,17 +9,45 @@ use crate::config::ServeLimits;
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
-use tower::{Service, ServiceExt};
+use tower::Service;
 
 /// How long connections still open at shutdown get to finish their responses: short, since a
 /// stop must not wait on clients (a process manager's own patience is counted in seconds).
 const GRACE: Duration = Duration::from_millis(500);
+
+/// What answers every request of every connection: a tower service, cloned for each connection
+/// and each request, whose futures `tokio::spawn` can take. Named once for [`serve`] and the
+/// services `serve` is built from.
+pub trait Answer:
+    Service<
+        hyper::Request<Incoming>,
+        Response = Response,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> Answer for S where
+    S: Service<
+            hyper::Request<Incoming>,
+            Response = Response,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
 
 /// Accepts and serves until `shutdown` resolves, then lets open connections finish for at
 /// most [`GRACE`]; `service` answers every request.
@@ -29,17 +57,12 @@ const GRACE: Duration = Duration::from_millis(500);
 /// then read, answered and written on one thread, where a multi-threaded runtime hands its
 /// events between workers (the task switches a profile under load showed, BENCHMARKS.md
 /// section 4). The connection cap is one for all loops.
-pub async fn serve<S>(
+pub async fn serve<S: Answer>(
     listener: TcpListener,
     service: S,
     limits: ServeLimits,
     shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()>
-where
-    S: Service<hyper::Request<Incoming>, Response = Response, Error = Infallible>,
-    S: Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
+) -> std::io::Result<()> {
     let capacity = connection_capacity(limits.max_connections);
     let slots = Arc::new(Semaphore::new(capacity));
     let (stop, stopping) = watch::channel(false);
@@ -100,18 +123,14 @@ where
 }
 
 /// One accept loop: until `shutdown` resolves, then open connections get at most [`GRACE`].
-async fn accept<S>(
+async fn accept<S: Answer>(
     listener: TcpListener,
     service: S,
     limits: ServeLimits,
     slots: Arc<Semaphore>,
     capacity: usize,
     shutdown: impl Future<Output = ()>,
-) where
-    S: Service<hyper::Request<Incoming>, Response = Response, Error = Infallible>,
-    S: Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
+) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -140,8 +159,7 @@ async fn accept<S>(
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = service.clone();
-        let service = hyper::service::service_fn(move |request| service.clone().oneshot(request));
+        let service = TowerToHyperService::new(service.clone());
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let mut stopping = stopping.clone();
         tokio::spawn(async move {

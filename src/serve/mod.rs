@@ -26,15 +26,15 @@ use cache::{Cached, Files};
 use chrono::FixedOffset;
 use chrono::{DateTime, Utc};
 use hyper::body::Incoming;
+use listen::Answer;
 use lru::LruCache;
 use metrics::Metrics;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
-use tower::{Layer, Service, ServiceExt};
+use tower::{Layer, ServiceExt};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 #[derive(Debug, thiserror::Error)]
@@ -238,27 +238,22 @@ async fn shutdown_signal() {
 /// How every request is answered: refusals first ([`refusal`]), then CORS around the rest,
 /// of which a published file asked for without a query, most requests, is answered at once
 /// ([`file_at_once`]) and anything else by the router.
-fn service(
-    app: Arc<App>,
-) -> impl Service<Request<Incoming>, Response = Response, Error = Infallible, Future: Send + 'static>
-+ Clone
-+ Send
-+ 'static {
+fn service(app: Arc<App>) -> impl Answer {
     let origins = &app.config.serve.cors_origins;
     // A response varies with the request's Origin only where some origins, not all, are
     // listed: with "*" (or none) every origin gets the same answer, and a `Vary: Origin` would
     // have a CDN keep a copy per portal. The CORS layer reads no other request header for a
     // response that can be cached (the methods allowed are fixed; preflights are OPTIONS).
-    let (allow, vary) = if origins.iter().any(|o| o == "*") {
-        (AllowOrigin::any(), Vec::new())
+    let any = origins.iter().any(|o| o == "*");
+    let allow = if any {
+        AllowOrigin::any()
     } else {
-        let listed = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok());
-        let vary = if origins.is_empty() {
-            Vec::new()
-        } else {
-            vec![ORIGIN]
-        };
-        (AllowOrigin::list(listed), vary)
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let vary = if any || origins.is_empty() {
+        Vec::new()
+    } else {
+        vec![ORIGIN]
     };
     let cors = CorsLayer::new()
         .allow_methods([Method::GET, Method::HEAD])
@@ -275,18 +270,10 @@ fn service(
 }
 
 /// `answer`'s response where it has one, else whatever `next` answers.
-fn answer_first<S>(
+fn answer_first<S: Answer>(
     answer: impl Fn(&Request<Incoming>) -> Option<Response> + Clone + Send + 'static,
     next: S,
-) -> impl Service<Request<Incoming>, Response = Response, Error = Infallible, Future: Send + 'static>
-+ Clone
-+ Send
-+ 'static
-where
-    S: Service<Request<Incoming>, Response = Response, Error = Infallible>,
-    S: Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
+) -> impl Answer {
     tower::service_fn(move |request: Request<Incoming>| {
         let answered = answer(&request);
         let next = next.clone();
