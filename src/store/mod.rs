@@ -186,6 +186,12 @@ pub trait Backend: Send {
     fn import(&mut self, tables: &[copy::Rows]) -> Result<()>;
     /// Starts the one transaction of a refresh.
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>>;
+    /// Puts a new state in place once a refresh's transaction is committed to it, where the
+    /// backend makes new states aside (SQLite's: one file, linked into place whole); nothing
+    /// for a state already there.
+    fn place(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The writes of one refresh, applied all together by [`Transaction::commit`] or not at all.

@@ -217,6 +217,7 @@ impl Store {
             tx.touch()?;
         }
         tx.commit()?;
+        self.backend.place()?;
         Ok(changes)
     }
 }

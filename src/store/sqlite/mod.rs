@@ -1,11 +1,12 @@
 //! The SQLite backend, the embedded default: one file (WAL mode) beside the configuration.
-//! Split by concern: [`schema`] (migrations), [`entries`] (a refresh's writes and topics),
-//! [`feeds`] (reading entries back), [`sources`] (fetch state and health), [`articles`]
-//! (each entry's own page), [`outbox`] (notifications to send), [`archives`] (what the archive
-//! documents are made of).
+//! Split by concern: [`aside`] (a new state, made whole before it is in place), [`schema`]
+//! (migrations), [`entries`] (a refresh's writes and topics), [`feeds`] (reading entries back),
+//! [`sources`] (fetch state and health), [`articles`] (each entry's own page), [`outbox`]
+//! (notifications to send), [`archives`] (what the archive documents are made of).
 
 mod archives;
 pub(in crate::store) mod articles;
+mod aside;
 mod copy;
 mod entries;
 pub(in crate::store) mod feeds;
@@ -29,16 +30,26 @@ pub struct Sqlite {
     conn: Connection,
     /// The file, as messages name it.
     state: String,
+    /// Where a new state is made until its first commit puts it in place.
+    aside: Option<aside::Aside>,
 }
 
 impl Sqlite {
     /// Opens the state file and brings its schema up to date; where no file exists, makes a
-    /// new state. A file that is there but is not a whole kairan state is refused, never taken
-    /// for a new one.
+    /// new state aside, put in place by its first commit (a refresh's or an import's) and
+    /// never made if none comes. A file that is there but is not a whole kairan state is
+    /// refused, never taken for a new one.
     pub fn open(path: &Path) -> Result<Sqlite> {
         let state = path.display().to_string();
         match std::fs::metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path, &state)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let (conn, aside) = aside::create(path, &state)?;
+                return Ok(Sqlite {
+                    conn,
+                    state,
+                    aside: Some(aside),
+                });
+            }
             Err(e) => return Err(StoreError::new(state, e)),
             Ok(m) if m.is_dir() => {
                 return Err(StoreError::new(
@@ -55,20 +66,12 @@ impl Sqlite {
             }
             Ok(_) => {}
         }
-        let mut conn = Connection::open(path).map_err(|e| StoreError::new(state.clone(), e))?;
-        // Before the first statement: another process may be migrating the file.
-        if let Err(e) = schema::wait_when_busy(&conn) {
-            return Err(error(&conn, &state, e));
-        }
-        match schema::unusable(&conn) {
-            Ok(None) => {}
-            Ok(Some(why)) => return Err(StoreError::new(state, why)),
-            Err(e) => return Err(error(&conn, &state, e)),
-        }
-        if let Err(e) = schema::migrate(&mut conn, false) {
-            return Err(error(&conn, &state, e));
-        }
-        Ok(Sqlite { conn, state })
+        let conn = connect(path, &state)?;
+        Ok(Sqlite {
+            conn,
+            state,
+            aside: None,
+        })
     }
 
     fn fail(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
@@ -76,71 +79,28 @@ impl Sqlite {
     }
 }
 
-/// Makes a new state at `path` whole or not at all: built under a temporary name beside it and
-/// renamed into place, so that a run killed while creating it leaves no file that a later run
-/// would have to tell from a truncated state.
-fn create(path: &Path, state: &str) -> Result<()> {
-    remove_abandoned(path);
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".new-{}", std::process::id()));
-    let tmp = std::path::PathBuf::from(name);
-    let made = (|| {
-        let mut conn = Connection::open(&tmp).map_err(|e| StoreError::new(state, e))?;
-        schema::migrate(&mut conn, true).map_err(|e| error(&conn, state, e))?;
-        conn.close().map_err(|(conn, e)| error(&conn, state, e))?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| StoreError::new(state, e))?;
-        // A link, not a rename: it never replaces a state another process made meanwhile.
-        match std::fs::hard_link(&tmp, path) {
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                Err(StoreError::new(state, e))
-            }
-            _ => Ok(()),
-        }
-    })();
-    remove_new(&tmp);
-    made
-}
-
-/// Removes a state being made under `tmp`, with its journal files.
-fn remove_new(tmp: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = tmp.as_os_str().to_owned();
-        file.push(suffix);
-        let _ = std::fs::remove_file(file);
+/// Opens the state file in place and brings its schema up to date.
+fn connect(path: &Path, state: &str) -> Result<Connection> {
+    let mut conn = Connection::open(path).map_err(|e| StoreError::new(state, e))?;
+    // Before the first statement: another process may be migrating the file.
+    if let Err(e) = schema::wait_when_busy(&conn) {
+        return Err(error(&conn, state, e));
     }
+    match schema::unusable(&conn) {
+        Ok(None) => {}
+        Ok(Some(why)) => return Err(StoreError::new(state, why)),
+        Err(e) => return Err(error(&conn, state, e)),
+    }
+    if let Err(e) = schema::migrate(&mut conn, false) {
+        return Err(error(&conn, state, e));
+    }
+    Ok(conn)
 }
 
-/// Removes the new states that processes killed while making them left beside `path`
-/// (`kairan.db.new-<pid>`, the pid no longer running).
-fn remove_abandoned(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return;
-    };
-    let prefix = format!("{}.new-", name.to_string_lossy());
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        // SAFETY: signal 0 only asks whether the process exists.
-        let gone = unsafe { libc::kill(pid, 0) } != 0
-            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if gone && file.ends_with(&pid.to_string()) {
-            remove_new(&entry.path());
+impl Drop for Sqlite {
+    fn drop(&mut self) {
+        if let Some(aside) = &self.aside {
+            aside.discard();
         }
     }
 }
@@ -338,7 +298,7 @@ impl Backend for Sqlite {
 
     fn import(&mut self, tables: &[super::copy::Rows]) -> Result<()> {
         match copy::import(&mut self.conn, tables) {
-            Ok(true) => Ok(()),
+            Ok(true) => self.place(),
             Ok(false) => Err(StoreError::new(
                 self.state.clone(),
                 "already holds entries: copy into a new state, or one with no entry",
@@ -347,8 +307,20 @@ impl Backend for Sqlite {
         }
     }
 
+    fn place(&mut self) -> Result<()> {
+        let Some(aside) = self.aside.take() else {
+            return Ok(());
+        };
+        // An in-memory database stands in until the placed file is opened, and is never used.
+        let stand_in = Connection::open_in_memory().map_err(self.fail())?;
+        let made = std::mem::replace(&mut self.conn, stand_in);
+        let path = aside.place(made, &self.state)?;
+        self.conn = connect(&path, &self.state)?;
+        Ok(())
+    }
+
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>> {
-        let Sqlite { conn, state } = self;
+        let Sqlite { conn, state, .. } = self;
         let tx = conn
             .transaction()
             .map_err(|e| StoreError::new(state.clone(), e))?;

@@ -305,16 +305,17 @@ pub(super) fn unusable(conn: &Connection) -> rusqlite::Result<Option<String>> {
 
 /// Applies the connection settings and every migration the file has not had, in one
 /// transaction; a new file gets [`SCHEMA`] whole and records when it was created.
-/// `aside`: the file is a new state being built where no one else sees it, and is synced once,
-/// whole, before it is linked into place: nothing of it is synced step by step.
+/// `aside`: the file is a new state being built where no one else sees it, synced once, whole,
+/// before it is linked into place, and opened again there ([`super::aside`]).
 pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()> {
     let synchronous = if aside { "OFF" } else { "NORMAL" };
     conn.pragma_update(None, "synchronous", synchronous)?;
     // WAL: a reader (serve, status) never blocks the refresh, and a killed run leaves the
-    // last committed state. A state built aside has no reader and, killed, is thrown away: it
-    // is built with no journal at all (no file made, synced and removed beside it) and turned
-    // to WAL once built.
-    let journal = if aside { "OFF" } else { "WAL" };
+    // last committed state. A state built aside has no reader and, killed, is thrown away: its
+    // journal is kept in memory (no file made, synced and removed beside it; a new file's pages
+    // need none, and a failed statement or transaction still rolls back), and it is WAL once
+    // opened in place.
+    let journal = if aside { "MEMORY" } else { "WAL" };
     conn.pragma_update(None, "journal_mode", journal)?;
     wait_when_busy(conn)?;
     // 32 MiB of page cache rather than SQLite's 2: a refresh of a large store touches
@@ -352,8 +353,5 @@ pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()
     }
     tx.commit()?;
     conn.pragma_update(None, "foreign_keys", foreign_keys)?;
-    if aside {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-    }
     Ok(())
 }

@@ -46,6 +46,63 @@ fn a_state_from_before_stored_topics_is_brought_up_to_date() {
     assert_eq!(store.feed(None, 10).unwrap().entries[0].1, vec!["scam"]);
 }
 
+/// Makes a new state at `path` by committing a refresh with nothing in it.
+fn placed(path: &std::path::Path) {
+    let mut store = Store::open(&super::super::Location::File(path.to_owned())).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:00:00+09:00").unwrap();
+    (store.commit(now, &Default::default(), std::iter::empty(), |_| Vec::new())).unwrap();
+}
+
+/// The files in `dir`, by name.
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = (std::fs::read_dir(dir).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A new state is made aside and put in place by its first commit: until then there is no
+/// file where it goes, and one dropped uncommitted, or whose first commit failed, leaves
+/// nothing behind.
+#[test]
+fn a_new_state_is_in_place_only_once_committed_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kairan.db");
+    let at = super::super::Location::File(path.clone());
+    let now = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:00:00+09:00").unwrap();
+    drop(Store::open(&at).unwrap());
+    assert_eq!(files(dir.path()), Vec::<String>::new());
+    let mut store = Store::open(&at).unwrap();
+    assert!(!at.may_exist());
+    let unreadable = std::iter::once(Err(StoreError::new("rows", "unreadable")));
+    let failed = store.commit(now, &Default::default(), unreadable, |_| Vec::new());
+    assert!(failed.is_err());
+    drop(store);
+    assert_eq!(files(dir.path()), Vec::<String>::new());
+    let mut store = Store::open(&at).unwrap();
+    let made = (dir.path().read_dir().unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("kairan.db.new-"));
+    assert!(made.is_some(), "{:?}", files(dir.path()));
+    store
+        .commit(now, &Default::default(), std::iter::empty(), |_| Vec::new())
+        .unwrap();
+    assert_eq!(
+        files(dir.path()),
+        ["kairan.db", "kairan.db-shm", "kairan.db-wal"]
+    );
+    // The store goes on in the placed file: what it writes next is there for others.
+    store.set_published_stamp("stamp").unwrap();
+    let note: String = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT value FROM meta WHERE name = 'published'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(note, "stamp");
+}
+
 /// A new state is built aside with no journal: after a first import it has every table and
 /// index a new one has, is WAL, each topic reads newest first, and the next refresh keeps it so.
 #[test]
@@ -80,7 +137,7 @@ fn a_first_import_leaves_the_schema_and_order_of_a_migrated_state() {
     };
     let now = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:00:00+09:00").unwrap();
     let scam = |_: &Entry| vec!["scam".to_owned()];
-    drop(open("new.db").unwrap());
+    placed(&dir.path().join("new.db"));
     let mut store = open("loaded.db").unwrap();
     let first: Vec<Entry> = [3, 1, 2].into_iter().map(entry).collect();
     let changes =
@@ -163,7 +220,7 @@ fn the_whole_schema_is_what_the_migrations_build() {
         migrated.execute_batch(sql).unwrap();
     }
     let path = dir.path().join("new.db");
-    drop(Store::open(&super::super::Location::File(path.clone())).unwrap());
+    placed(&path);
     let new = Connection::open(&path).unwrap();
     let version: i64 = (new.pragma_query_value(None, "user_version", |r| r.get(0))).unwrap();
     assert_eq!(version, schema::MIGRATIONS.len() as i64);

@@ -1,0 +1,125 @@
+//! A new state, built aside under a temporary name until its first write is committed, then
+//! put in place whole: a run killed while making it, or while importing into it, leaves no
+//! file that a later run would have to tell from a truncated state.
+//!
+//! Nobody else reads a state that is not in place yet, and a killed run throws it away, so it
+//! is written with its rollback journal in memory and nothing synced until it is placed: a
+//! first import (the largest write a state ever has) is written once, to the file, instead of
+//! to the write-ahead log and then copied into the file (BENCHMARKS.md section 15).
+
+use super::{error, schema};
+use crate::store::{Result, StoreError};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A new state's temporary file and where it goes.
+pub(super) struct Aside {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+/// Makes a new state's schema aside, beside `path`.
+pub(super) fn create(path: &Path, state: &str) -> Result<(Connection, Aside)> {
+    // Distinct in a process too: two stores may be opened on one missing path.
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+    remove_abandoned(path);
+    let mut name = path.as_os_str().to_owned();
+    let n = MADE.fetch_add(1, Ordering::Relaxed);
+    name.push(format!(".new-{}.{n}", std::process::id()));
+    let aside = Aside {
+        tmp: PathBuf::from(name),
+        path: path.to_owned(),
+    };
+    let made = Connection::open(&aside.tmp)
+        .map_err(|e| StoreError::new(state, e))
+        .and_then(|mut conn| match schema::migrate(&mut conn, true) {
+            Ok(()) => Ok(conn),
+            Err(e) => Err(error(&conn, state, e)),
+        });
+    match made {
+        Ok(conn) => Ok((conn, aside)),
+        Err(e) => {
+            aside.discard();
+            Err(e)
+        }
+    }
+}
+
+impl Aside {
+    /// Closes `conn`, the state made aside, syncs it and links it into place; the temporary
+    /// name is removed either way.
+    pub(super) fn place(self, conn: Connection, state: &str) -> Result<PathBuf> {
+        let placed = (|| {
+            conn.close().map_err(|(conn, e)| error(&conn, state, e))?;
+            std::fs::File::open(&self.tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| StoreError::new(state, e))?;
+            // A link, not a rename: it never replaces a state another process made meanwhile.
+            std::fs::hard_link(&self.tmp, &self.path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    StoreError::new(
+                        state,
+                        "was made by another process while this run built a new state aside; \
+                         nothing of this run is stored: run it again",
+                    )
+                } else {
+                    StoreError::new(state, e)
+                }
+            })
+        })();
+        remove_new(&self.tmp);
+        placed.map(|()| self.path)
+    }
+
+    /// Removes the state made aside: it was never committed to.
+    pub(super) fn discard(&self) {
+        remove_new(&self.tmp);
+    }
+}
+
+/// Removes a state being made under `tmp`, with any journal files.
+fn remove_new(tmp: &Path) {
+    for suffix in ["", "-journal", "-wal", "-shm"] {
+        let mut file = tmp.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// Removes the new states that processes killed while making them left beside `path`
+/// (`kairan.db.new-<pid>.<n>`, the pid no longer running), and their journal files.
+fn remove_abandoned(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.new-", name.to_string_lossy());
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split(['.', '-']).next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let base = ["-journal", "-wal", "-shm"]
+                .iter()
+                .find_map(|s| file.strip_suffix(s))
+                .unwrap_or(&file);
+            remove_new(&dir.join(base));
+        }
+    }
+}
