@@ -17,6 +17,45 @@ use std::collections::HashMap;
 pub(super) struct Refresh<'a> {
     pub(super) tx: rusqlite::Transaction<'a>,
     pub(super) state: &'a str,
+    /// Set for a first import into a new state made aside.
+    import: Option<Import>,
+}
+
+/// A first import into a new state made aside ([`super::aside`]). Entries come in key order,
+/// but the date index and each topic's entries are ordered by date: written as the entries
+/// come, both are written at random places, and at a million entries they are several times
+/// the page cache, so nearly every row reads a page and writes one back. Here the topics wait
+/// in a temporary table and the date index is dropped; both are built at the commit, sorted
+/// (BENCHMARKS.md section 15).
+struct Import {
+    /// The date index's definition, as the schema has it, to build it again.
+    by_updated: String,
+}
+
+impl<'a> Refresh<'a> {
+    /// Begins a refresh; `import`: the state is new, made aside, and holds no entry yet.
+    pub(super) fn begin(
+        tx: rusqlite::Transaction<'a>,
+        state: &'a str,
+        import: bool,
+    ) -> rusqlite::Result<Refresh<'a>> {
+        let import = if import {
+            let by_updated = tx.query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = 'entries_by_updated'",
+                [],
+                |r| r.get(0),
+            )?;
+            tx.execute_batch(
+                "DROP INDEX entries_by_updated;
+                 CREATE TEMP TABLE import_topics (
+                     topic TEXT NOT NULL, updated_ts INTEGER NOT NULL, key TEXT NOT NULL);",
+            )?;
+            Some(Import { by_updated })
+        } else {
+            None
+        };
+        Ok(Refresh { tx, state, import })
+    }
 }
 
 impl Refresh<'_> {
@@ -33,11 +72,12 @@ impl Refresh<'_> {
     }
 
     fn add_topics(&self, key: &EntryKey, topics: &[String], updated: i64) -> Result<()> {
+        let insert = match self.import {
+            Some(_) => "INSERT INTO import_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
+            None => "INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
+        };
         for t in topics {
-            self.run(
-                "INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
-                params![t, updated, key.0],
-            )?;
+            self.run(insert, params![t, updated, key.0])?;
         }
         Ok(())
     }
@@ -240,6 +280,22 @@ impl Transaction for Refresh<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> Result<()> {
+        if let Some(import) = &self.import {
+            // SQLite's sorter takes as much memory again as the page cache may hold: the cache
+            // is cut to 8 MiB for the two sorts, so that they add little to the run's peak (at
+            // 32 MiB a million entries peaked 40 MB higher; BENCHMARKS.md section 14).
+            (self.tx)
+                .execute_batch(&format!(
+                    "PRAGMA cache_size = -8192;
+                     INSERT INTO entry_topics (topic, updated_ts, key)
+                         SELECT topic, updated_ts, key FROM import_topics
+                         ORDER BY topic, updated_ts DESC, key;
+                     DROP TABLE import_topics;
+                     {};",
+                    import.by_updated
+                ))
+                .map_err(self.fail())?;
+        }
         // COMMIT by hand rather than `Transaction::commit`, which gives up the connection: a
         // failed commit's cause (a full disk) is read from it. Dropped uncommitted, the
         // transaction rolls back.

@@ -320,11 +320,14 @@ impl Backend for Sqlite {
     }
 
     fn begin(&mut self) -> Result<Box<dyn Transaction + '_>> {
-        let Sqlite { conn, state, .. } = self;
+        let Sqlite { conn, state, aside } = self;
         let tx = conn
             .transaction()
             .map_err(|e| StoreError::new(state.clone(), e))?;
-        Ok(Box::new(entries::Refresh { tx, state }))
+        let refresh = entries::Refresh::begin(tx, state, aside.is_some());
+        Ok(Box::new(
+            refresh.map_err(|e| StoreError::new(state.clone(), e))?,
+        ))
     }
 }
 

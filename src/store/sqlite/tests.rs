@@ -103,8 +103,9 @@ fn a_new_state_is_in_place_only_once_committed_to() {
     assert_eq!(note, "stamp");
 }
 
-/// A new state is built aside with no journal: after a first import it has every table and
-/// index a new one has, is WAL, each topic reads newest first, and the next refresh keeps it so.
+/// A new state is built aside, its first import's topics and date index built sorted at its
+/// commit: after it, the state has every table and index a new one has, is WAL and whole, each
+/// topic reads newest first, and the next refresh keeps it so.
 #[test]
 fn a_first_import_leaves_the_schema_and_order_of_a_migrated_state() {
     use crate::model::{Entry, Origin};
@@ -154,6 +155,21 @@ fn a_first_import_leaves_the_schema_and_order_of_a_migrated_state() {
         .commit(now, &Default::default(), super::super::listed(&next), scam)
         .unwrap();
     assert_eq!(newest(&store), ["警告 4", "警告 3", "警告 2", "警告 1"]);
+    // The import's rows, its topics copied over at its end and the date index built then, are
+    // whole and refer to stored entries, as the refresh after it, which checks as it writes.
+    let loaded = Connection::open(dir.path().join("loaded.db")).unwrap();
+    let check = |sql: &str| -> Vec<String> {
+        let mut read = loaded.prepare(sql).unwrap();
+        let rows = read.query_map([], |r| r.get::<_, rusqlite::types::Value>(0));
+        let rows = rows.unwrap().map(|v| format!("{:?}", v.unwrap()));
+        rows.collect()
+    };
+    assert_eq!(check("PRAGMA integrity_check"), ["Text(\"ok\")"]);
+    assert_eq!(check("PRAGMA foreign_key_check"), Vec::<String>::new());
+    assert_eq!(
+        check("SELECT key FROM entry_topics WHERE topic = 'scam'"),
+        [4, 3, 2, 1].map(|n| format!("Text(\"https://example.org/{n}\")"))
+    );
     // Built aside with no journal, the new state is WAL once in place.
     let mode: String = Connection::open(dir.path().join("new.db"))
         .unwrap()
