@@ -51,6 +51,10 @@ impl Aside {
     /// name is removed either way.
     pub(super) fn place(self, conn: Connection, state: &str) -> Result<PathBuf> {
         let placed = (|| {
+            // WAL set here, where nothing is synced, rather than once in place, where turning
+            // a file with a rollback journal to WAL syncs a journal, the directory and the file.
+            (conn.pragma_update(None, "journal_mode", "WAL"))
+                .map_err(|e| error(&conn, state, e))?;
             conn.close().map_err(|(conn, e)| error(&conn, state, e))?;
             std::fs::File::open(&self.tmp)
                 .and_then(|f| f.sync_all())
