@@ -11,7 +11,19 @@ use super::{error, schema};
 use crate::store::{Result, StoreError};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The new states this process is making: any other file named with its pid is an earlier
+/// process's, killed while making one, whose pid this one has now (a container's first
+/// process), and is never taken for a new state, however far it got.
+static MAKING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn making() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    MAKING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// A new state's temporary file and where it goes.
 pub(super) struct Aside {
@@ -23,7 +35,6 @@ pub(super) struct Aside {
 pub(super) fn create(path: &Path, state: &str) -> Result<(Connection, Aside)> {
     // Distinct in a process too: two stores may be opened on one missing path.
     static MADE: AtomicUsize = AtomicUsize::new(0);
-    remove_abandoned(path);
     let mut name = path.as_os_str().to_owned();
     let n = MADE.fetch_add(1, Ordering::Relaxed);
     name.push(format!(".new-{}.{n}", std::process::id()));
@@ -31,6 +42,8 @@ pub(super) fn create(path: &Path, state: &str) -> Result<(Connection, Aside)> {
         tmp: PathBuf::from(name),
         path: path.to_owned(),
     };
+    // Before the file exists, so that no `remove_abandoned` meanwhile takes it for a stale one.
+    making().push(aside.tmp.clone());
     let made = Connection::open(&aside.tmp)
         .map_err(|e| StoreError::new(state, e))
         .and_then(|mut conn| match schema::migrate(&mut conn, true) {
@@ -50,7 +63,7 @@ impl Aside {
     /// Closes `conn`, the state made aside, syncs it and links it into place; the temporary
     /// name is removed either way.
     pub(super) fn place(self, conn: Connection, state: &str) -> Result<PathBuf> {
-        let placed = (|| {
+        let placed = (|| -> Result<()> {
             // WAL set here, where nothing is synced, rather than once in place, where turning
             // a file with a rollback journal to WAL syncs a journal, the directory and the file.
             (conn.pragma_update(None, "journal_mode", "WAL"))
@@ -72,13 +85,22 @@ impl Aside {
                 }
             })
         })();
-        remove_new(&self.tmp);
-        placed.map(|()| self.path)
+        self.discard();
+        placed?;
+        // The new name made durable, and the temporary one gone for good.
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        (std::fs::File::open(dir).and_then(|d| d.sync_all()))
+            .map_err(|e| StoreError::new(state, e))?;
+        Ok(self.path)
     }
 
-    /// Removes the state made aside: it was never committed to.
+    /// Removes the state made aside: it was never committed to, or is in place under its name.
     pub(super) fn discard(&self) {
         remove_new(&self.tmp);
+        making().retain(|t| *t != self.tmp);
     }
 }
 
@@ -92,8 +114,10 @@ fn remove_new(tmp: &Path) {
 }
 
 /// Removes the new states that processes killed while making them left beside `path`
-/// (`kairan.db.new-<pid>.<n>`, the pid no longer running), and their journal files.
-fn remove_abandoned(path: &Path) {
+/// (`kairan.db.new-<pid>.<n>`, the pid no longer running, or this process's and not among
+/// [`MAKING`]), and their journal files: also a second name of a state placed by a process
+/// killed before it removed the first.
+pub(super) fn remove_abandoned(path: &Path) {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return;
     };
@@ -115,15 +139,20 @@ fn remove_abandoned(path: &Path) {
         else {
             continue;
         };
-        // SAFETY: signal 0 only asks whether the process exists.
-        let gone = unsafe { libc::kill(pid, 0) } != 0
-            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        let base = ["-journal", "-wal", "-shm"]
+            .iter()
+            .find_map(|s| file.strip_suffix(s))
+            .unwrap_or(&file);
+        let base = dir.join(base);
+        let gone = if u32::try_from(pid) == Ok(std::process::id()) {
+            !making().contains(&base)
+        } else {
+            // SAFETY: signal 0 only asks whether the process exists.
+            let refused = unsafe { libc::kill(pid, 0) } != 0;
+            refused && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+        };
         if gone {
-            let base = ["-journal", "-wal", "-shm"]
-                .iter()
-                .find_map(|s| file.strip_suffix(s))
-                .unwrap_or(&file);
-            remove_new(&dir.join(base));
+            remove_new(&base);
         }
     }
 }

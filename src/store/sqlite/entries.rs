@@ -15,8 +15,8 @@ use std::collections::HashMap;
 /// The transaction of one refresh. Statements are prepared once per connection and reused from
 /// its cache.
 pub(super) struct Refresh<'a> {
-    pub(super) tx: rusqlite::Transaction<'a>,
-    pub(super) state: &'a str,
+    tx: rusqlite::Transaction<'a>,
+    state: &'a str,
     /// Set for a first import into a new state made aside.
     import: Option<Import>,
 }
@@ -38,29 +38,48 @@ impl<'a> Refresh<'a> {
         tx: rusqlite::Transaction<'a>,
         state: &'a str,
         import: bool,
-    ) -> rusqlite::Result<Refresh<'a>> {
-        let import = if import {
-            let by_updated = tx.query_row(
-                "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = 'entries_by_updated'",
-                [],
-                |r| r.get(0),
-            )?;
-            tx.execute_batch(
-                "DROP INDEX entries_by_updated;
-                 CREATE TEMP TABLE import_topics (
-                     topic TEXT NOT NULL, updated_ts INTEGER NOT NULL, key TEXT NOT NULL);",
-            )?;
-            Some(Import { by_updated })
-        } else {
-            None
+    ) -> Result<Refresh<'a>> {
+        let mut refresh = Refresh {
+            tx,
+            state,
+            import: None,
         };
-        Ok(Refresh { tx, state, import })
+        if import {
+            let by_updated = (refresh.tx)
+                .query_row(
+                    "SELECT sql FROM sqlite_schema
+                     WHERE type = 'index' AND name = 'entries_by_updated'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(refresh.fail())?;
+            (refresh.tx)
+                .execute_batch(
+                    "DROP INDEX entries_by_updated;
+                     CREATE TEMP TABLE import_topics (
+                         topic TEXT NOT NULL, updated_ts INTEGER NOT NULL, key TEXT NOT NULL);",
+                )
+                .map_err(refresh.fail_sorting())?;
+            refresh.import = Some(Import { by_updated });
+        }
+        Ok(refresh)
     }
 }
 
 impl Refresh<'_> {
     fn fail(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         |e| super::error(&self.tx, self.state, e)
+    }
+
+    /// A failure of what only an import does, which also fills temporary files: they are named.
+    fn fail_sorting(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |e| {
+            let what = format!(
+                "{} (its first import, sorted in temporary files under SQLITE_TMPDIR or TMPDIR)",
+                self.state
+            );
+            super::error(&self.tx, &what, e)
+        }
     }
 
     fn run(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
@@ -72,12 +91,22 @@ impl Refresh<'_> {
     }
 
     fn add_topics(&self, key: &EntryKey, topics: &[String], updated: i64) -> Result<()> {
-        let insert = match self.import {
-            Some(_) => "INSERT INTO import_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
-            None => "INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
-        };
+        if self.import.is_none() {
+            for t in topics {
+                self.run(
+                    "INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
+                    params![t, updated, key.0],
+                )?;
+            }
+            return Ok(());
+        }
+        let mut insert = (self.tx)
+            .prepare_cached(
+                "INSERT INTO import_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(self.fail_sorting())?;
         for t in topics {
-            self.run(insert, params![t, updated, key.0])?;
+            (insert.execute(params![t, updated, key.0])).map_err(self.fail_sorting())?;
         }
         Ok(())
     }
@@ -294,7 +323,7 @@ impl Transaction for Refresh<'_> {
                      {};",
                     import.by_updated
                 ))
-                .map_err(self.fail())?;
+                .map_err(self.fail_sorting())?;
         }
         // COMMIT by hand rather than `Transaction::commit`, which gives up the connection: a
         // failed commit's cause (a full disk) is read from it. Dropped uncommitted, the

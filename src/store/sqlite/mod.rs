@@ -41,6 +41,7 @@ impl Sqlite {
     /// refused, never taken for a new one.
     pub fn open(path: &Path) -> Result<Sqlite> {
         let state = path.display().to_string();
+        aside::remove_abandoned(path);
         match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let (conn, aside) = aside::create(path, &state)?;
@@ -297,6 +298,9 @@ impl Backend for Sqlite {
     }
 
     fn import(&mut self, tables: &[super::copy::Rows]) -> Result<()> {
+        // A state made aside has them off for a refresh's import (see `schema::migrate`); the
+        // rows a copy brings are checked as they come.
+        (self.conn.pragma_update(None, "foreign_keys", true)).map_err(self.fail())?;
         match copy::import(&mut self.conn, tables) {
             Ok(true) => self.place(),
             Ok(false) => Err(StoreError::new(
@@ -308,11 +312,16 @@ impl Backend for Sqlite {
     }
 
     fn place(&mut self) -> Result<()> {
+        if self.aside.is_none() {
+            return Ok(());
+        }
+        // An empty in-memory database stands in until the placed file is opened. Should placing
+        // fail, it stays, and this store answers nothing more ("no such table"): the refresh
+        // that placed it has failed, and the new state is discarded.
+        let stand_in = Connection::open_in_memory().map_err(self.fail())?;
         let Some(aside) = self.aside.take() else {
             return Ok(());
         };
-        // An in-memory database stands in until the placed file is opened, and is never used.
-        let stand_in = Connection::open_in_memory().map_err(self.fail())?;
         let made = std::mem::replace(&mut self.conn, stand_in);
         let path = aside.place(made, &self.state)?;
         self.conn = connect(&path, &self.state)?;
@@ -324,10 +333,11 @@ impl Backend for Sqlite {
         let tx = conn
             .transaction()
             .map_err(|e| StoreError::new(state.clone(), e))?;
-        let refresh = entries::Refresh::begin(tx, state, aside.is_some());
-        Ok(Box::new(
-            refresh.map_err(|e| StoreError::new(state.clone(), e))?,
-        ))
+        Ok(Box::new(entries::Refresh::begin(
+            tx,
+            state,
+            aside.is_some(),
+        )?))
     }
 }
 

@@ -355,7 +355,7 @@ pub(super) fn migrate(conn: &mut Connection, aside: bool) -> rusqlite::Result<()
     // Left off in a state made aside: its one refresh, a first import, writes each entry before
     // what refers to it, in one transaction, and copies each topic's entries over at its end
     // in their own order, where every check would read the entries' key index at a random
-    // place (`entries::Import`). Opened in place, the state checks them again.
+    // place (`entries::Import`). Opened in place, the state checks every later write.
     conn.pragma_update(None, "foreign_keys", foreign_keys && !aside)?;
     Ok(())
 }

@@ -67,17 +67,35 @@ fn files(dir: &std::path::Path) -> Vec<String> {
 /// nothing behind.
 #[test]
 fn a_new_state_is_in_place_only_once_committed_to() {
+    use crate::model::{Entry, Origin};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kairan.db");
     let at = super::super::Location::File(path.clone());
     let now = chrono::DateTime::parse_from_rfc3339("2026-02-01T00:00:00+09:00").unwrap();
+    let entry = |n: u32| Entry {
+        key: EntryKey(format!("https://example.org/{n}")),
+        title: format!("警告 {n}"),
+        link: format!("https://example.org/{n}"),
+        summary: None,
+        published: None,
+        updated: None,
+        origins: vec![Origin {
+            source: "anshin".to_owned(),
+            position: n as usize,
+        }],
+    };
+    let scam = |_: &Entry| vec!["scam".to_owned()];
+    // Fails after an entry is written: the import's dropped index and staged topics roll back.
+    let unreadable = || [Ok(entry(1)), Err(StoreError::new("rows", "unreadable"))].into_iter();
     drop(Store::open(&at).unwrap());
     assert_eq!(files(dir.path()), Vec::<String>::new());
     let mut store = Store::open(&at).unwrap();
     assert!(!at.may_exist());
-    let unreadable = std::iter::once(Err(StoreError::new("rows", "unreadable")));
-    let failed = store.commit(now, &Default::default(), unreadable, |_| Vec::new());
-    assert!(failed.is_err());
+    assert!(
+        store
+            .commit(now, &Default::default(), unreadable(), scam)
+            .is_err()
+    );
     drop(store);
     assert_eq!(files(dir.path()), Vec::<String>::new());
     let mut store = Store::open(&at).unwrap();
@@ -85,13 +103,19 @@ fn a_new_state_is_in_place_only_once_committed_to() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .find(|n| n.starts_with("kairan.db.new-"));
     assert!(made.is_some(), "{:?}", files(dir.path()));
-    store
-        .commit(now, &Default::default(), std::iter::empty(), |_| Vec::new())
-        .unwrap();
+    assert!(
+        store
+            .commit(now, &Default::default(), unreadable(), scam)
+            .is_err()
+    );
+    let two: Vec<Entry> = [1, 2].into_iter().map(entry).collect();
+    let changes = store.commit(now, &Default::default(), super::super::listed(&two), scam);
+    assert_eq!(changes.unwrap().new, 2);
     assert_eq!(
         files(dir.path()),
         ["kairan.db", "kairan.db-shm", "kairan.db-wal"]
     );
+    assert_eq!(store.feed(Some("scam"), 10).unwrap().total, 2);
     // The store goes on in the placed file: what it writes next is there for others.
     store.set_published_stamp("stamp").unwrap();
     let note: String = Connection::open(&path)
@@ -101,6 +125,40 @@ fn a_new_state_is_in_place_only_once_committed_to() {
         })
         .unwrap();
     assert_eq!(note, "stamp");
+}
+
+/// Foreign keys, off while a new state is made aside, are enforced once it is in place; and a
+/// file left by an earlier process with this one's pid is never taken for the new state.
+#[test]
+fn a_placed_state_checks_foreign_keys_and_a_stale_new_file_is_not_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kairan.db");
+    let stale = dir
+        .path()
+        .join(format!("kairan.db.new-{}.0", std::process::id()));
+    std::fs::write(
+        &stale,
+        b"half of an import killed by the out-of-memory killer",
+    )
+    .unwrap();
+    let mut sqlite = Sqlite::open(&path).unwrap();
+    let on = |conn: &Connection| -> bool {
+        conn.pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap()
+    };
+    assert!(!on(&sqlite.conn));
+    sqlite.begin().unwrap().commit().unwrap();
+    sqlite.place().unwrap();
+    assert!(on(&sqlite.conn));
+    let dangling = sqlite.conn.execute(
+        "INSERT INTO entry_sources (key, source, position) VALUES ('nowhere', 'anshin', 1)",
+        [],
+    );
+    assert!(dangling.is_err(), "{dangling:?}");
+    assert_eq!(
+        files(dir.path()),
+        ["kairan.db", "kairan.db-shm", "kairan.db-wal"]
+    );
 }
 
 /// A new state is built aside, its first import's topics and date index built sorted at its
@@ -170,7 +228,7 @@ fn a_first_import_leaves_the_schema_and_order_of_a_migrated_state() {
         check("SELECT key FROM entry_topics WHERE topic = 'scam'"),
         [4, 3, 2, 1].map(|n| format!("Text(\"https://example.org/{n}\")"))
     );
-    // Built aside with no journal, the new state is WAL once in place.
+    // Built aside, the new state is WAL once in place.
     let mode: String = Connection::open(dir.path().join("new.db"))
         .unwrap()
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
