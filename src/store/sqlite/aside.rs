@@ -88,11 +88,7 @@ impl Aside {
         self.discard();
         placed?;
         // The new name made durable, and the temporary one gone for good.
-        let dir = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        (std::fs::File::open(dir).and_then(|d| d.sync_all()))
+        (std::fs::File::open(dir_of(&self.path)).and_then(|d| d.sync_all()))
             .map_err(|e| StoreError::new(state, e))?;
         Ok(self.path)
     }
@@ -101,6 +97,14 @@ impl Aside {
     pub(super) fn discard(&self) {
         remove_new(&self.tmp);
         making().retain(|t| *t != self.tmp);
+    }
+}
+
+/// The directory a state file is in (`.` for a bare file name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
     }
 }
 
@@ -118,15 +122,11 @@ fn remove_new(tmp: &Path) {
 /// [`MAKING`]), and their journal files: also a second name of a state placed by a process
 /// killed before it removed the first.
 pub(super) fn remove_abandoned(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+    let Some(name) = path.file_name() else {
         return;
     };
     let prefix = format!("{}.new-", name.to_string_lossy());
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
+    let dir = dir_of(path);
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };

@@ -53,32 +53,32 @@ impl<'a> Refresh<'a> {
                     |r| r.get(0),
                 )
                 .map_err(refresh.fail())?;
+            refresh.import = Some(Import { by_updated });
             (refresh.tx)
                 .execute_batch(
                     "DROP INDEX entries_by_updated;
                      CREATE TEMP TABLE import_topics (
                          topic TEXT NOT NULL, updated_ts INTEGER NOT NULL, key TEXT NOT NULL);",
                 )
-                .map_err(refresh.fail_sorting())?;
-            refresh.import = Some(Import { by_updated });
+                .map_err(refresh.fail())?;
         }
         Ok(refresh)
     }
 }
 
 impl Refresh<'_> {
+    /// A failure named by the state, and in an import also by the temporary files it fills.
     fn fail(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |e| super::error(&self.tx, self.state, e)
-    }
-
-    /// A failure of what only an import does, which also fills temporary files: they are named.
-    fn fail_sorting(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        |e| {
-            let what = format!(
-                "{} (its first import, sorted in temporary files under SQLITE_TMPDIR or TMPDIR)",
-                self.state
-            );
-            super::error(&self.tx, &what, e)
+        |e| match self.import {
+            None => super::error(&self.tx, self.state, e),
+            Some(_) => {
+                let what = format!(
+                    "{} (its first import, sorted in temporary files under SQLITE_TMPDIR or \
+                     TMPDIR)",
+                    self.state
+                );
+                super::error(&self.tx, &what, e)
+            }
         }
     }
 
@@ -91,22 +91,12 @@ impl Refresh<'_> {
     }
 
     fn add_topics(&self, key: &EntryKey, topics: &[String], updated: i64) -> Result<()> {
-        if self.import.is_none() {
-            for t in topics {
-                self.run(
-                    "INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
-                    params![t, updated, key.0],
-                )?;
-            }
-            return Ok(());
-        }
-        let mut insert = (self.tx)
-            .prepare_cached(
-                "INSERT INTO import_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
-            )
-            .map_err(self.fail_sorting())?;
+        let insert = match self.import {
+            None => "INSERT INTO entry_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
+            Some(_) => "INSERT INTO import_topics (topic, updated_ts, key) VALUES (?1, ?2, ?3)",
+        };
         for t in topics {
-            (insert.execute(params![t, updated, key.0])).map_err(self.fail_sorting())?;
+            self.run(insert, params![t, updated, key.0])?;
         }
         Ok(())
     }
@@ -323,7 +313,7 @@ impl Transaction for Refresh<'_> {
                      {};",
                     import.by_updated
                 ))
-                .map_err(self.fail_sorting())?;
+                .map_err(self.fail())?;
         }
         // COMMIT by hand rather than `Transaction::commit`, which gives up the connection: a
         // failed commit's cause (a full disk) is read from it. Dropped uncommitted, the

@@ -312,15 +312,18 @@ impl Backend for Sqlite {
     }
 
     fn place(&mut self) -> Result<()> {
-        if self.aside.is_none() {
+        let Some(aside) = self.aside.take() else {
             return Ok(());
-        }
+        };
         // An empty in-memory database stands in until the placed file is opened. Should placing
         // fail, it stays, and this store answers nothing more ("no such table"): the refresh
         // that placed it has failed, and the new state is discarded.
-        let stand_in = Connection::open_in_memory().map_err(self.fail())?;
-        let Some(aside) = self.aside.take() else {
-            return Ok(());
+        let stand_in = match Connection::open_in_memory() {
+            Ok(stand_in) => stand_in,
+            Err(e) => {
+                self.aside = Some(aside);
+                return Err(error(&self.conn, &self.state, e));
+            }
         };
         let made = std::mem::replace(&mut self.conn, stand_in);
         let path = aside.place(made, &self.state)?;
