@@ -3,11 +3,23 @@
 //!
 //! All the words of all the topics go into one Aho-Corasick automaton, so an entry's text is
 //! scanned once (title, then summary) whatever the number of topics and words.
+//!
+//! Two automata of the same words: a contiguous NFA, cheap to build, that a cron run's few new
+//! entries are scanned with; and a DFA, slower to build but faster to scan, built once a run
+//! has scanned [`DFA_AFTER`] entries (a first import, new rules applied to a whole state).
 
 use crate::text::fold;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Entries scanned with the NFA before the DFA is built. On the shipped rules' 126 words the DFA
+/// takes 1.3 ms to build against the NFA's 0.2 ms, and saves some 1.1 µs per entry scanned
+/// (BENCHMARKS.md section 16): it pays for itself after about 1,200 entries, and a cron run
+/// that finds a few new ones never builds it.
+const DFA_AFTER: usize = 2_000;
 
 /// A topic with its rule words already folded (NFKC, lower case) for matching; the
 /// configuration compiles it from `[[topic]]`.
@@ -63,12 +75,36 @@ struct Rules {
 }
 
 /// The rules of the configured topics, compiled once with the configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Classifier {
     words: Vec<String>,
-    automaton: AhoCorasick,
+    nfa: AhoCorasick,
+    /// Built once [`DFA_AFTER`] entries were scanned.
+    dfa: OnceLock<AhoCorasick>,
+    scanned: AtomicUsize,
     rules: Vec<Rules>,
     fingerprint: String,
+}
+
+impl Clone for Classifier {
+    fn clone(&self) -> Classifier {
+        Classifier {
+            words: self.words.clone(),
+            nfa: self.nfa.clone(),
+            dfa: self.dfa.clone(),
+            scanned: AtomicUsize::new(self.scanned.load(Ordering::Relaxed)),
+            rules: self.rules.clone(),
+            fingerprint: self.fingerprint.clone(),
+        }
+    }
+}
+
+/// One automaton of `words`, of the kind asked for.
+fn automaton(kind: AhoCorasickKind, words: &[String]) -> AhoCorasick {
+    AhoCorasick::builder()
+        .kind(Some(kind))
+        .build(words)
+        .expect("an automaton of the rule words")
 }
 
 /// An entry's text folded once, for all topics.
@@ -108,16 +144,11 @@ impl Classifier {
                 none: ids(&t.none),
             })
             .collect();
-        // A contiguous NFA rather than a DFA: building the DFA was a twentieth of a whole cron
-        // run on the seed listing (BENCHMARKS.md section 8), every run, while the text scanned
-        // is a title and a summary per entry, where the NFA is nearly as fast.
-        let automaton = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&words)
-            .expect("an automaton of the rule words");
         Classifier {
+            nfa: automaton(AhoCorasickKind::ContiguousNFA, &words),
+            dfa: OnceLock::new(),
+            scanned: AtomicUsize::new(0),
             words,
-            automaton,
             rules,
             fingerprint: fingerprint(topics),
         }
@@ -129,12 +160,24 @@ impl Classifier {
         &self.fingerprint
     }
 
+    /// The automaton to scan the next text with: the DFA once it pays.
+    fn automaton(&self) -> &AhoCorasick {
+        if let Some(dfa) = self.dfa.get() {
+            return dfa;
+        }
+        if self.scanned.fetch_add(1, Ordering::Relaxed) < DFA_AFTER {
+            return &self.nfa;
+        }
+        (self.dfa).get_or_init(|| automaton(AhoCorasickKind::DFA, &self.words))
+    }
+
     /// Where each distinct word was found, the title winning over the summary.
     fn scan(&self, text: &Folded) -> Vec<Option<Field>> {
         let mut found = vec![None; self.words.len()];
+        let automaton = self.automaton();
         for (field, haystack) in [(Field::Summary, &text.summary), (Field::Title, &text.title)] {
             // Overlapping: one word may be inside another (偽セキュリティ警告, セキュリティ警告).
-            for m in self.automaton.find_overlapping_iter(haystack.as_str()) {
+            for m in automaton.find_overlapping_iter(haystack.as_str()) {
                 found[m.pattern().as_usize()] = Some(field);
             }
         }
@@ -219,14 +262,26 @@ mod tests {
         ];
         let c = Classifier::new(&topics);
         let text = Folded::new("偽セキュリティ警告に注意", Some("サポート詐欺の手口と警告"));
-        assert_eq!(c.topics(&text), vec![0, 1, 2]);
-        let why = c.explain(&text);
-        assert_eq!(
-            why[2].matched,
-            vec![
-                ("警告".to_owned(), Field::Title),
-                ("詐欺".to_owned(), Field::Summary)
-            ]
-        );
+        let found = |c: &Classifier| {
+            assert_eq!(c.topics(&text), vec![0, 1, 2]);
+            let why = c.explain(&text);
+            assert_eq!(
+                why[2].matched,
+                vec![
+                    ("警告".to_owned(), Field::Title),
+                    ("詐欺".to_owned(), Field::Summary)
+                ]
+            );
+        };
+        found(&c);
+        assert!(c.dfa.get().is_none(), "a few texts are scanned by the NFA");
+        // Past the texts the NFA scans, the DFA finds the same words, in a clone too.
+        let other = Folded::new("国税庁", None);
+        for _ in 0..DFA_AFTER {
+            assert!(c.topics(&other).is_empty());
+        }
+        assert!(c.dfa.get().is_some());
+        found(&c);
+        found(&c.clone());
     }
 }
