@@ -65,7 +65,7 @@ fn merged_rows(entry: &mut Entry) -> Option<Merge> {
 pub struct Rows {
     held: Vec<Entry>,
     spill: Option<spill::Spill>,
-    /// How many rows may be held before all go to the spill.
+    /// How many rows may be held before they go to the spill, as one run.
     limit: usize,
     /// The first failure to spill: reported whenever the rows are read back.
     failed: Option<SpillError>,
@@ -95,27 +95,35 @@ impl Rows {
         if self.failed.is_some() || entries.is_empty() {
             return;
         }
-        if self.spill.is_none() && self.held.len() + entries.len() <= self.limit {
-            self.held.extend(entries);
-            self.sorted = false;
+        if self.held.len() + entries.len() > self.limit
+            && !self.held.is_empty()
+            && let Err(e) = self.spill_held()
+        {
+            self.failed = Some(e);
             return;
         }
-        let spilled = match self.spill.take() {
-            Some(spill) => Ok(spill),
-            None => spill::Spill::new().and_then(|mut spill| {
-                spill.add(std::mem::take(&mut self.held))?;
-                Ok(spill)
-            }),
-        }
-        .and_then(|mut spill| spill.add(entries).map(|()| spill));
-        match spilled {
-            Ok(spill) => self.spill = Some(spill),
-            Err(e) => self.failed = Some(e),
-        }
+        self.held.extend(entries);
+        self.sorted = false;
+    }
+
+    /// The rows held go to the temporary file, as one sorted run.
+    fn spill_held(&mut self) -> Result<(), SpillError> {
+        let spill = match &mut self.spill {
+            Some(spill) => spill,
+            None => self.spill.insert(spill::Spill::new()?),
+        };
+        spill.add(std::mem::take(&mut self.held))
     }
 
     /// Every entry, its rows merged, in key order; as often as asked.
     pub fn merged(&mut self) -> Result<Merged<'_>, SpillError> {
+        if self.failed.is_none()
+            && !self.held.is_empty()
+            && (self.spill.is_some() || self.held.len() > self.limit)
+            && let Err(e) = self.spill_held()
+        {
+            self.failed = Some(e);
+        }
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }

@@ -118,9 +118,9 @@ fn a_full_disk_under_the_state_keeps_the_previous_state() {
     assert!(temporaries(&dir).is_empty(), "{:?}", temporaries(&dir));
 }
 
-/// A run of many rows holds them in a temporary file (SQLite's, under `SQLITE_TMPDIR`): when
-/// that file system is full, the run stores and publishes nothing and says where; with room,
-/// the next run stores them all.
+/// A run of many rows holds them in a temporary file (under `TMPDIR`): when that file system
+/// is full, the run stores and publishes nothing and says where; with room, the next run
+/// stores them all.
 #[test]
 fn a_full_disk_under_the_temporary_rows_keeps_the_state_and_the_output() {
     let server = Server::start();
@@ -130,8 +130,7 @@ fn a_full_disk_under_the_temporary_rows_keeps_the_state_and_the_output() {
     let Some(disk) = Tmpfs::mount(&tmp, "size=16m") else {
         return;
     };
-    ws.env
-        .push(("SQLITE_TMPDIR".into(), tmp.display().to_string()));
+    ws.env.push(("TMPDIR".into(), tmp.display().to_string()));
     assert_status(&ws.run(), 0);
     let published = files_under(&ws.out());
     let filler = disk.fill();
@@ -142,7 +141,8 @@ fn a_full_disk_under_the_temporary_rows_keeps_the_state_and_the_output() {
     assert_status(&out, 1);
     let err = stderr(&out);
     assert!(
-        err.contains("this run's rows, held in a temporary file") && err.contains("full"),
+        err.contains("this run's rows, held in a temporary file")
+            && err.contains("No space left on device"),
         "says which file and why: {err}"
     );
     assert_eq!(files_under(&ws.out()), published, "the output untouched");
