@@ -63,7 +63,7 @@ fn fingerprint(topics: &[Topic]) -> String {
             list.iter().for_each(|w| field(w));
         }
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::text::hex(&h.finalize())
 }
 
 /// A topic's rules as indices into the classifier's distinct words.

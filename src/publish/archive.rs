@@ -326,8 +326,5 @@ fn fingerprint(
         h.update(key.0.as_bytes());
         h.update([0]);
     }
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::text::hex(&h.finalize()[..16])
 }

@@ -57,7 +57,7 @@ pub(crate) fn settings_fingerprint(settings: &Settings<'_>) -> Vec<u8> {
 /// The stamp of the live files published from the store at `generation` to `place` (a
 /// target's [`Target::place`]).
 pub fn of(settings: &Settings<'_>, generation: u64, place: &str) -> String {
-    let site = hex(&settings_fingerprint(settings));
+    let site = crate::text::hex(&settings_fingerprint(settings));
     format!("{generation}:{site}:{place}")
 }
 
@@ -72,8 +72,4 @@ pub fn live_paths<'a>(settings: &'a Settings<'_>) -> impl Iterator<Item = String
 /// Whether every live file is at `target`.
 pub fn all_present(settings: &Settings<'_>, target: &dyn Target) -> bool {
     live_paths(settings).all(|path| target.has(&path))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -66,7 +66,7 @@ impl Files {
 impl Cached {
     pub fn new(kind: Kind, bytes: &[u8], now: DateTime<Utc>) -> Cached {
         let hash = Sha256::digest(bytes);
-        let tag: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let tag = crate::text::hex(&hash[..12]);
         Cached {
             kind,
             content_type: kind.content_type(),

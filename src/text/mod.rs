@@ -43,6 +43,17 @@ fn is_xml_unsafe(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{7F}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
+/// Bytes as lower-case hexadecimal, two digits a byte: hashes written as ids, tags and stamps.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
 /// Removes characters that XML cannot carry; everything else is kept as is.
 pub fn xml_safe(s: &str) -> String {
     s.chars().filter(|&c| !is_xml_unsafe(c)).collect()
@@ -134,6 +145,12 @@ mod tests {
             .collect();
         assert!(all.nfkc().eq(all.chars()));
         assert_eq!(fold(&format!("{all}ABC")), format!("{all}abc"));
+    }
+
+    #[test]
+    fn hex_is_two_lower_case_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff, 0x3c]), "000fa0ff3c");
+        assert_eq!(hex(&[]), "");
     }
 
     #[test]

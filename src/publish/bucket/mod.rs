@@ -257,7 +257,7 @@ impl Target for Bucket {
         path: &str,
         bytes: &[u8],
     ) -> Result<bool, PublishError> {
-        let sha256 = super::stamp::hex(&Sha256::digest(bytes));
+        let sha256 = crate::text::hex(&Sha256::digest(bytes));
         let cache_control = freshness.cache_control(self.interval);
         let recorded = format!("{sha256} {cache_control}");
         if self.hashes.get(path) == Some(&recorded) {

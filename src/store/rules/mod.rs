@@ -214,7 +214,7 @@ pub fn entry_id(key: &EntryKey) -> String {
     let mut b: [u8; 16] = h[..16].try_into().expect("SHA-256 is 32 bytes");
     b[6] = (b[6] & 0x0f) | 0x80;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let hex = crate::text::hex(&b);
     format!(
         "urn:uuid:{}-{}-{}-{}-{}",
         &hex[..8],
