@@ -11,7 +11,7 @@ use postgres::Client;
 /// The writer's advisory lock key: the same in every kairan, so that two refreshes of one
 /// database meet on it. (Advisory locks are per database: states in two databases of one
 /// server do not.)
-const WRITER: i64 = i64::from_be_bytes(*b"kairan:w");
+pub(super) const WRITER: i64 = i64::from_be_bytes(*b"kairan:w");
 
 /// The longest `application_name` the server keeps (`NAMEDATALEN` - 1); it cuts the rest.
 const NAME_LIMIT: usize = 63;
@@ -24,9 +24,17 @@ struct Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        // Ending the session releases the lock; the driver's drop must not run on a runtime.
+        // Released by a round trip before the session ends: the driver sends its end and
+        // closes without waiting for the server, which releases a session's locks only once
+        // it has read that end, after this process may have exited and the next run found the
+        // lock still taken. (A process killed, or a connection lost, leaves it to the session's
+        // end.) The driver's drop must not run on a runtime.
         let client = self.client.take();
-        crate::runtime::blocking(move || drop(client));
+        crate::runtime::blocking(move || {
+            if let Some(mut client) = client {
+                let _ = client.query_one("SELECT pg_advisory_unlock($1)", &[&WRITER]);
+            }
+        });
     }
 }
 

@@ -268,6 +268,25 @@ fn the_lock_admits_one_writer() {
     assert_eq!(scratch.store().count().unwrap(), 0);
 }
 
+/// A writer that lets go leaves the lock free at once, not once the server has read the end
+/// of its session: a run started just after another (cron, a `serve` refresh) finds it free.
+#[test]
+fn a_released_lock_is_free_at_once() {
+    let Some(server) = server() else { return };
+    let scratch = Scratch::new(&server, "relock");
+    let mut other = connect(&scratch.url, "kairan test").unwrap();
+    for _ in 0..1000 {
+        drop(lock(&scratch.url, false).unwrap());
+        let free: bool = (other.query_one("SELECT pg_try_advisory_lock($1)", &[&lock::WRITER]))
+            .unwrap()
+            .get(0);
+        assert!(free, "the lock is still held by the writer that let go");
+        other
+            .query_one("SELECT pg_advisory_unlock($1)", &[&lock::WRITER])
+            .unwrap();
+    }
+}
+
 #[test]
 fn a_state_copies_between_the_backends_with_its_ids() {
     let Some(server) = server() else { return };
